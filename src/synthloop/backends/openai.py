@@ -1,0 +1,164 @@
+"""Any OpenAI-compatible chat-completions server: vLLM, llama.cpp's server, Ollama, OpenAI itself.
+
+Requests run concurrently under a semaphore (`concurrency`), so a batch never opens more connections than that.
+Transient failures (429, 5xx, timeouts, dropped connections, malformed bodies) are retried with exponential
+backoff and jitter, honouring a server's Retry-After (capped by `max_retry_after_s`); after `max_retries` the prompt
+comes back as a Completion with finish_reason "error" and the last error, never as a missing row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from typing import Any
+
+import httpx
+from pydantic import Field
+
+from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
+from synthloop.errors import UserError
+
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class OpenAIOptions(SamplingOptions):
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "default"
+    api_key_env: str = "OPENAI_API_KEY"  # name of the environment variable holding the key (may be unset)
+    concurrency: int = Field(8, ge=1, le=1024)  # requests in flight at once
+    timeout_s: float = Field(120.0, gt=0)  # per request
+    max_retries: int = Field(5, ge=0, le=50)
+    backoff_s: float = Field(0.5, ge=0)  # first backoff; doubles each retry, with full jitter
+    max_retry_after_s: float = Field(60.0, ge=0)  # never sleep longer than this for one Retry-After
+
+
+class RetryableError(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+    Options = OpenAIOptions
+
+    @property
+    def _opts(self) -> OpenAIOptions:
+        assert isinstance(self.options, OpenAIOptions)
+        return self.options
+
+    @property
+    def model_name(self) -> str:
+        return self._opts.model
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self._opts.api_key_env, "")
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def check(self) -> None:
+        url = self._opts.base_url.rstrip("/") + "/models"
+        try:
+            httpx.get(url, headers=self._headers(), timeout=min(self._opts.timeout_s, 10.0))
+        except httpx.HTTPError as error:
+            raise UserError(f"backend.options.base_url: cannot reach {self._opts.base_url} ({error})") from error
+
+    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+        return asyncio.run(self._generate_all(prompts, options or self.options))
+
+    async def _generate_all(self, prompts: list[Prompt], options: SamplingOptions) -> list[Completion]:
+        limits = httpx.Limits(max_connections=self._opts.concurrency)
+        semaphore = asyncio.Semaphore(self._opts.concurrency)
+        timeout = httpx.Timeout(self._opts.timeout_s)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=self._headers()) as client:
+            return list(await asyncio.gather(*(self._one(client, semaphore, p, options) for p in prompts)))
+
+    async def _one(
+        self, client: httpx.AsyncClient, semaphore: asyncio.Semaphore, prompt: Prompt, options: SamplingOptions
+    ) -> Completion:
+        sampling = options.sampling()
+        body = {
+            "model": self._opts.model,
+            "messages": prompt.messages,
+            "temperature": sampling["temperature"],
+            "top_p": sampling["top_p"],
+            "max_tokens": sampling["max_tokens"],
+            "seed": prompt.seed,
+            # Not part of OpenAI's API; vLLM, llama.cpp and Ollama accept them, OpenAI ignores unknown sampling keys
+            # only for some models, so they are sent only when they differ from "off".
+            **({"top_k": sampling["top_k"]} if sampling["top_k"] else {}),
+            **({"repeat_penalty": sampling["repeat_penalty"]} if sampling["repeat_penalty"] != 1.0 else {}),
+        }
+        url = self._opts.base_url.rstrip("/") + "/chat/completions"
+        last_error = ""
+        started = time.perf_counter()
+        for attempt in range(self._opts.max_retries + 1):
+            try:
+                async with semaphore:
+                    return await self._request(client, url, body, started)
+            except RetryableError as error:
+                last_error = str(error)
+                if attempt == self._opts.max_retries:
+                    break
+                await asyncio.sleep(self._delay(attempt, error.retry_after))
+        return Completion(
+            "",
+            "error",
+            0,
+            0,
+            time.perf_counter() - started,
+            self.model_name,
+            error=f"gave up after {self._opts.max_retries + 1} attempts: {last_error}",
+        )
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self._opts.max_retry_after_s)
+        return random.uniform(0, self._opts.backoff_s * (2**attempt))
+
+    async def _request(self, client: httpx.AsyncClient, url: str, body: dict[str, Any], started: float) -> Completion:
+        try:
+            response = await client.post(url, json=body)
+        except httpx.TimeoutException as error:
+            raise RetryableError(f"timeout: {error!r}") from error
+        except httpx.TransportError as error:  # connection refused/reset, body cut short
+            raise RetryableError(f"transport: {error!r}") from error
+        if response.status_code in RETRYABLE_STATUS:
+            raise RetryableError(f"HTTP {response.status_code}", _retry_after(response))
+        if response.status_code >= 400:
+            # 400/401/404 will not get better by retrying: report it on the record.
+            return Completion(
+                "",
+                "error",
+                0,
+                0,
+                time.perf_counter() - started,
+                self.model_name,
+                error=f"HTTP {response.status_code}: {response.text[:200]}",
+            )
+        try:
+            payload = response.json()
+            choice = payload["choices"][0]
+            text = choice["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            raise RetryableError(f"malformed response body: {error!r}") from error
+        usage = payload.get("usage") or {}
+        return Completion(
+            text=text,
+            finish_reason=choice.get("finish_reason") or "stop",
+            tokens_in=int(usage.get("prompt_tokens") or 0),
+            tokens_out=int(usage.get("completion_tokens") or 0),
+            latency_s=time.perf_counter() - started,
+            model=str(payload.get("model") or self.model_name),
+        )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: fall back to our own backoff

@@ -1,0 +1,112 @@
+"""Typed configuration: TOML files validated by pydantic, plus `--set key=value` overrides.
+
+Every section forbids unknown keys, so a misspelt option is an error naming the file and the key. Backend and
+recipe options are validated by the chosen plugin's own Options model when the run is built.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from synthloop.errors import UserError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunConfig(Section):
+    n: int = Field(200, gt=0, description="stories to generate (prompts; each gets one kept completion)")
+    seed: int = Field(
+        0, ge=0, description="the run's seed: prompt i's words, features and sampling seed derive from it"
+    )
+    out: Path = Path("data/run1")
+
+
+class VocabConfig(Section):
+    path: Path | None = None  # None: the shipped child vocabulary
+
+
+class PluginConfig(Section):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class GenerateConfig(Section):
+    shard_size: int = Field(100, ge=1, le=1_000_000)  # prompts per Parquet shard (the unit of completion)
+    batch_size: int = Field(8, ge=1, le=4096)  # prompts per backend call (the unit of journaling)
+    max_attempts: int = Field(2, ge=1, le=20)  # regenerate a story that misses a required word, up to this many
+    min_words: int = Field(50, ge=0)  # ...or that is shorter than this many words
+    progress: bool = True
+
+
+class Config(Section):
+    run: RunConfig = Field(default_factory=lambda: RunConfig())
+    vocab: VocabConfig = Field(default_factory=lambda: VocabConfig())
+    recipe: PluginConfig = Field(default_factory=lambda: PluginConfig(name="tinystories"))
+    backend: PluginConfig = Field(default_factory=lambda: PluginConfig(name="embedded"))
+    generate: GenerateConfig = Field(default_factory=lambda: GenerateConfig())
+
+
+def format_validation_error(source: str, error: ValidationError, prefix: str = "") -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    extra = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    got = f", got {first['input']!r}" if first["type"] != "missing" and not isinstance(first["input"], dict) else ""
+    return f"{source}: {location or 'config'}: {first['msg']}{got}{extra}"
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'backend.options.temperature=0.5' -> (['backend', 'options', 'temperature'], 0.5)."""
+    if "=" not in text:
+        raise UserError(f"--set {text!r}: expected key=value, e.g. --set run.n=50")
+    key, raw = text.split("=", 1)
+    path = [part for part in key.strip().split(".") if part]
+    if not path:
+        raise UserError(f"--set {text!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare string: --set run.out=data/x
+    return path, value
+
+
+def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:
+    data: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError as error:
+            raise UserError(f"{path}: config file not found") from error
+        except tomllib.TOMLDecodeError as error:
+            raise UserError(f"{path}: malformed TOML ({error})") from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise UserError(f"{path}: cannot read ({error})") from error
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        target = data
+        for key in keys[:-1]:
+            child = target.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise UserError(f"--set {text!r}: {key} is not a table")
+            target = child
+        target[keys[-1]] = value
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise UserError(format_validation_error(source, error)) from error
+
+
+def validate_options(options_model: type[BaseModel], options: dict[str, Any], where: str) -> Any:
+    """Validate a plugin's options dict with its own Options model; errors name the config key."""
+    try:
+        return options_model.model_validate(options)
+    except ValidationError as error:
+        raise UserError(format_validation_error("config", error, prefix=where)) from error

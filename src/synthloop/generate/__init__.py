@@ -1,0 +1,1 @@
+"""The generation runner: prompt shards -> backend -> finished Records, resumable."""

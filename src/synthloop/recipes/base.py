@@ -1,0 +1,101 @@
+"""The recipe interface: render(index) -> a prompt Record; parse(record, raw) -> the finished Record.
+
+Both are pure: render depends only on (run seed, index, vocabulary, options), so prompt i of a run is the same on
+every machine and every rerun; parse depends only on its inputs. A failed parse keeps the raw output in
+meta["raw"] and a `parse.*` flag, so curation can see and count it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from synthloop.records import Record, stable_id
+from synthloop.vocab import Vocabulary
+
+PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|okay|ok|certainly|of course)\b[^\n]*|here(?:'s| is)\b[^\n]*|title\s*:[^\n]*"
+    r"|\*\*[^\n]*\*\*|#+ [^\n]*)\n",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"""[.!?]["')\]]?(?=\s|$)""")
+
+
+class RecipeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Recipe(ABC):
+    name: ClassVar[str]
+    Options: ClassVar[type[RecipeOptions]] = RecipeOptions
+
+    def __init__(self, options: RecipeOptions, vocabulary: Vocabulary, seed: int) -> None:
+        self.options = options
+        self.vocabulary = vocabulary
+        self.seed = seed
+
+    def rng(self, index: int) -> random.Random:
+        return random.Random(f"{self.name}:{self.seed}:{index}")
+
+    def prompt_seed(self, index: int) -> int:
+        return int(stable_id(self.name, self.seed, index, "sampling", length=8), 16) & 0x7FFFFFFF
+
+    def make_record(
+        self, index: int, prompt: str, words: dict[str, str], features: list[str], **meta: object
+    ) -> Record:
+        prompt_id = stable_id(self.name, self.seed, index, prompt)
+        return Record(
+            id=prompt_id,
+            recipe=self.name,
+            prompt=prompt,
+            prompt_id=prompt_id,
+            words=words,
+            features=features,
+            seed=self.prompt_seed(index),
+            meta={"index": index, **meta},
+        )
+
+    @abstractmethod
+    def render(self, index: int) -> Record:
+        """The prompt Record for prompt number `index` of this run (no text yet)."""
+
+    def messages(self, record: Record) -> list[dict[str, str]]:
+        return [{"role": "user", "content": record.prompt}]
+
+    def parse(self, record: Record, raw: str, finish_reason: str) -> Record:
+        """Clean the model's output into the story text; see clean_story."""
+        text, cut = clean_story(raw, finish_reason)
+        record.text = text
+        if cut:
+            record.meta["cut"] = cut
+        if text != raw.strip():
+            record.meta["raw"] = raw
+        if not text:
+            record.flags.append("parse.empty")
+        return record
+
+
+def clean_story(raw: str, finish_reason: str) -> tuple[str, str]:
+    """Strip chat preambles and markdown, normalise paragraphs, and cut a story that hit max_tokens back to its
+    last complete paragraph (or sentence). Returns (text, how it was cut: "", "paragraph" or "sentence")."""
+    text = raw.replace("\r\n", "\n").strip()
+    while True:
+        stripped = PREAMBLE.sub("", text + "\n", count=1).strip()
+        if stripped == text:
+            break
+        text = stripped
+    text = text.replace("**", "")
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text)]
+    paragraphs = [p for p in paragraphs if p]
+    cut = ""
+    if finish_reason == "length" and paragraphs and not SENTENCE_END.search(paragraphs[-1][-2:] + " "):
+        if len(paragraphs) > 1:
+            paragraphs, cut = paragraphs[:-1], "paragraph"
+        else:
+            ends = list(SENTENCE_END.finditer(paragraphs[0]))
+            paragraphs, cut = ([paragraphs[0][: ends[-1].end()]] if ends else []), "sentence"
+    return "\n\n".join(paragraphs), cut

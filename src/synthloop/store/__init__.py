@@ -1,0 +1,1 @@
+"""Where records live on disk: Parquet shards written atomically, a manifest, journals for resume."""

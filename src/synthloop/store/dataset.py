@@ -1,0 +1,106 @@
+"""A synthloop dataset folder: a manifest plus Parquet shards of Records.
+
+Layout (every file written atomically):
+    manifest.json          what made the data (kind, config, fingerprint) and the counts
+    data/part-00000.parquet ...   the records; `datasets.load_dataset("parquet", data_files=".../data/*.parquet")`
+    failed/part-00000.parquet ... prompts that failed after bounded retries, with their error (generate)
+    excluded/part-00000.parquet . rejected records with their reasons (curate)
+    work/                  journals of unfinished shards (generate resume); empty when the run is complete
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthloop.errors import UserError
+from synthloop.records import SCHEMA, Record
+from synthloop.store.atomic import atomic_write_parquet, atomic_write_text
+
+MANIFEST_NAME = "manifest.json"
+FORMAT = "synthloop-dataset/1"
+
+
+def shard_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+class Dataset:
+    """A dataset folder on disk. `Dataset.open` validates; `Dataset.create` starts or continues one."""
+
+    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
+        self.root = Path(root)
+        self.manifest = manifest
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def part_dir(self, part: str) -> Path:
+        return self.root / part
+
+    @classmethod
+    def open(cls, root: Path) -> Dataset:
+        root = Path(root)
+        if not root.is_dir():
+            raise UserError(f"{root}: no such dataset folder")
+        manifest = read_manifest(root)
+        if manifest is None:
+            raise UserError(f"{root}: not a synthloop dataset (no {MANIFEST_NAME}); pass a folder made by synthloop")
+        return cls(root, manifest)
+
+    @classmethod
+    def create(cls, root: Path, manifest: dict[str, Any]) -> Dataset:
+        dataset = cls(Path(root), dict(manifest, format=FORMAT))
+        dataset.save_manifest()
+        return dataset
+
+    def save_manifest(self) -> None:
+        atomic_write_text(self.root / MANIFEST_NAME, json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
+
+    def shard_paths(self, part: str = "data") -> list[Path]:
+        folder = self.part_dir(part)
+        return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+    def write_shard(self, index: int, records: list[Record], part: str = "data") -> Path:
+        path = self.part_dir(part) / shard_name(index)
+        atomic_write_parquet(path, pa.Table.from_pylist([r.to_row() for r in records], schema=SCHEMA))
+        return path
+
+    def iter_records(self, part: str = "data") -> Iterator[Record]:
+        for path in self.shard_paths(part):
+            yield from read_shard(path)
+
+    def count(self, part: str = "data") -> int:
+        return sum(pq.ParquetFile(path).metadata.num_rows for path in self.shard_paths(part))
+
+
+def read_manifest(root: Path) -> dict[str, Any] | None:
+    path = Path(root) / MANIFEST_NAME
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise UserError(f"{path}: not a synthloop manifest (expected format {FORMAT!r})")
+    return manifest
+
+
+def read_shard(path: Path) -> Iterator[Record]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as error:
+        raise UserError(f"{path}: not a readable Parquet file ({error})") from error
+    missing = [name for name in ("id", "text") if name not in parquet.schema_arrow.names]
+    if missing:
+        raise UserError(f"{path}: schema mismatch, missing column(s) {', '.join(missing)}")
+    for batch in parquet.iter_batches(batch_size=2048):
+        for row in batch.to_pylist():
+            yield Record.from_row(row)

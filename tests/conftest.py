@@ -1,0 +1,58 @@
+"""Shared fixtures: the scripted backend plugin on the real plugin path, and helpers to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthloop import plugins
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def scripted_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(TESTS))
+    monkeypatch.setenv("SYNTHLOOP_PLUGINS", "scripted_backend")
+    plugins.plugin_manager.cache_clear()
+    yield
+    plugins.plugin_manager.cache_clear()
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    env["SYNTHLOOP_PLUGINS"] = "scripted_backend"
+    env["HF_HUB_OFFLINE"] = "1"
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "synthloop.cli", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def scripted_config(tmp_path: Path, n: int = 12, **backend_options: object) -> Path:
+    """A config file for the scripted backend; returns its path."""
+    options = "\n".join(f"{k} = {v!r}" for k, v in backend_options.items())
+    path = tmp_path / "scripted.toml"
+    path.write_text(
+        f'[run]\nn = {n}\nseed = 7\nout = "{tmp_path / "out"}"\n'
+        '[recipe]\nname = "tinystories"\n'
+        f'[backend]\nname = "scripted"\n[backend.options]\n{options}\n'
+        "[generate]\nshard_size = 5\nbatch_size = 2\nmax_attempts = 2\nprogress = false\n",
+        encoding="utf-8",
+    )
+    return path

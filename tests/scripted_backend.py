@@ -1,0 +1,75 @@
+"""A scripted backend for unit tests, registered through the real plugin path (SYNTHLOOP_PLUGINS=scripted_backend).
+
+It writes a deterministic story from the prompt's seed that uses the words the prompt asks for, so tests can
+check ids, texts and counts exactly. Options script failures: `fail_seeds_mod` makes every prompt whose seed is
+divisible by it fail; `skip_words_mod` leaves the required words out (to exercise retries); `delay_s` sleeps per
+batch so a test can kill a run mid-way.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+
+from pydantic import Field
+
+from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
+from synthloop.plugins import Register, hookimpl
+
+QUOTED = re.compile(r'"([a-z]+)"')
+LISTED = re.compile(r"words: ([a-z]+), ([a-z]+), ([a-z]+)")
+NAMES = ["Lily", "Tom", "Mia", "Ben", "Sue", "Max"]
+PLACES = ["park", "garden", "house", "forest", "beach", "farm"]
+
+
+class ScriptedOptions(SamplingOptions):
+    delay_s: float = Field(0.0, ge=0)
+    fail_seeds_mod: int = Field(0, ge=0)
+    skip_words_mod: int = Field(0, ge=0)
+
+
+def words_in(prompt: Prompt) -> list[str]:
+    text = prompt.messages[-1]["content"]
+    listed = LISTED.search(text)
+    return list(listed.groups()) if listed else QUOTED.findall(text)[:3]
+
+
+def story(seed: int, words: list[str]) -> str:
+    rng = random.Random(seed)
+    name, place = rng.choice(NAMES), rng.choice(PLACES)
+    uses = " and ".join(words) if words else "nothing"
+    return (
+        f"Once upon a time, {name} went to the {place}. {name} saw many things there and smiled at the sky.\n\n"
+        f"{name} liked the words {uses} very much. {name} played with a friend all day long in the sun.\n\n"
+        f"At the end of the day, {name} went home happy and ate a warm dinner with mom and dad. Story {seed}."
+    )
+
+
+class ScriptedBackend(Backend):
+    name = "scripted"
+    Options = ScriptedOptions
+
+    @property
+    def model_name(self) -> str:
+        return "scripted-1"
+
+    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+        opts = self.options
+        assert isinstance(opts, ScriptedOptions)
+        if opts.delay_s:
+            time.sleep(opts.delay_s)
+        out = []
+        for prompt in prompts:
+            if opts.fail_seeds_mod and prompt.seed % opts.fail_seeds_mod == 0:
+                out.append(Completion("", "error", 10, 0, 0.01, self.model_name, error="scripted failure"))
+                continue
+            words = [] if opts.skip_words_mod and prompt.seed % opts.skip_words_mod == 0 else words_in(prompt)
+            text = story(prompt.seed, words)
+            out.append(Completion(text, "stop", 50, len(text.split()), 0.01, self.model_name))
+        return out
+
+
+@hookimpl
+def register_backends(register: Register) -> None:
+    register(ScriptedBackend)

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from synthloop.config import load_config, parse_override
+from synthloop.errors import UserError
+
+
+def test_defaults_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[run]\nn = 5\n[backend]\nname = "embedded"\n')
+    cfg = load_config(path, ["backend.options.temperature=0.5", "run.out=data/x", "generate.max_attempts=3"])
+    assert cfg.run.n == 5
+    assert cfg.backend.options == {"temperature": 0.5}
+    assert str(cfg.run.out) == "data/x"
+    assert cfg.generate.max_attempts == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[run\nn=1", "malformed TOML"),
+        ("[run]\nnn = 3\n", "run.nn: Extra inputs are not permitted"),
+        ("[run]\nn = 0\n", "run.n: Input should be greater than 0"),
+        ("[run]\nn = 'many'\n", "run.n: Input should be a valid integer"),
+        ("[generate]\nbatch_size = -1\n", "generate.batch_size"),
+    ],
+)
+def test_bad_config_is_one_line_error_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UserError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_override_parsing() -> None:
+    assert parse_override("a.b=1") == (["a", "b"], 1)
+    assert parse_override("a=hello") == (["a"], "hello")
+    assert parse_override("a=[1, 2]") == (["a"], [1, 2])
+    with pytest.raises(UserError):
+        parse_override("novalue")
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
