@@ -38,7 +38,7 @@ def _load(args: argparse.Namespace) -> Config:
         if args.n <= 0:
             raise UserError(f"-n {args.n}: the number of stories must be > 0")
         overrides.append(f"run.n={args.n}")
-    if args.out is not None:
+    if getattr(args, "out", None) is not None and args.func is not cmd_curate:
         overrides.append(f"run.out={str(args.out)!r}")
     if args.no_progress:
         overrides.append("generate.progress=false")
@@ -54,7 +54,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return cmd_generate(args)
+    from synthloop.curate.runner import curate
+    from synthloop.generate.runner import generate
+    from synthloop.summary import print_curate_summary, print_generate_summary
+
+    cfg = _load(args)
+    generated = generate(cfg)
+    print_generate_summary(generated)
+    curated = curate(cfg, generated.out, cfg.run.curated_out or Path(f"{cfg.run.out}-curated"))
+    print_curate_summary(curated)
+    return 0
+
+
+def cmd_curate(args: argparse.Namespace) -> int:
+    from synthloop.curate.runner import curate
+    from synthloop.summary import print_curate_summary
+
+    print_curate_summary(curate(_load(args), args.input, args.out))
+    return 0
 
 
 def cmd_vocab_show(args: argparse.Namespace) -> int:
@@ -81,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate stories into a dataset folder (resumable)")
     _config_args(generate)
     generate.set_defaults(func=cmd_generate)
+
+    curate = commands.add_parser("curate", help="verify, filter, dedup and decontaminate a dataset (resumable)")
+    curate.add_argument("--in", dest="input", type=Path, required=True, help="a dataset folder made by generate")
+    curate.add_argument("--out", type=Path, required=True, help="the curated dataset folder")
+    curate.add_argument("--config", type=Path, help="TOML config; its [curate] section is used")
+    curate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    curate.set_defaults(func=cmd_curate, n=None, no_progress=True, config_out=None)
 
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True)

@@ -25,6 +25,7 @@ class RunConfig(Section):
         0, ge=0, description="the run's seed: prompt i's words, features and sampling seed derive from it"
     )
     out: Path = Path("data/run1")
+    curated_out: Path | None = None  # `synthloop run` curates into this folder; None: "<out>-curated"
 
 
 class VocabConfig(Section):
@@ -44,12 +45,23 @@ class GenerateConfig(Section):
     progress: bool = True
 
 
+DEFAULT_ORDER = ["constraints", "vocab", "form", "readability", "safety", "decontam", "exact", "minhash", "semantic"]
+
+
+class CurateConfig(Section):
+    # Filters run in this order, then the dedup stages (exact, minhash, semantic) in theirs, on what passed.
+    order: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
+    batch_size: int = Field(256, ge=1, le=100_000)  # records per filter batch and per journal write
+    filters: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-filter options, e.g. filters.form
+
+
 class Config(Section):
     run: RunConfig = Field(default_factory=lambda: RunConfig())
     vocab: VocabConfig = Field(default_factory=lambda: VocabConfig())
     recipe: PluginConfig = Field(default_factory=lambda: PluginConfig(name="tinystories"))
     backend: PluginConfig = Field(default_factory=lambda: PluginConfig(name="embedded"))
     generate: GenerateConfig = Field(default_factory=lambda: GenerateConfig())
+    curate: CurateConfig = Field(default_factory=lambda: CurateConfig())
 
 
 def format_validation_error(source: str, error: ValidationError, prefix: str = "") -> str:

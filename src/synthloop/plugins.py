@@ -37,7 +37,7 @@ class HookSpecs:
         """Call register(FilterClass) for each curation filter class this plugin provides."""
 
 
-BUILTIN_PLUGINS = ("synthloop.backends", "synthloop.recipes")
+BUILTIN_PLUGINS = ("synthloop.backends", "synthloop.recipes", "synthloop.curate.builtin")
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.table import Table
+
+from synthloop.curate.runner import CurateResult
 from synthloop.generate.runner import GenerateResult
 
 
@@ -14,3 +18,15 @@ def print_generate_summary(result: GenerateResult) -> None:
         f"in {result.seconds:.1f} s ({result.tokens_per_s:.1f} tok/s)"
     )
     print(f"all three words used: {result.all_words_used}/{result.stories} ({result.all_words_rate:.0%})")
+
+
+def print_curate_summary(result: CurateResult) -> None:
+    stats = result.stats
+    table = Table(title=f"curation: {stats['kept']} kept of {stats['total']} ({stats['kept_rate']:.0%})")
+    table.add_column("reason")
+    table.add_column("dropped (any reason)", justify="right")
+    table.add_column("dropped (first reason)", justify="right")
+    for reason, count in sorted(stats["dropped"].items(), key=lambda item: -item[1]):
+        table.add_row(reason, str(count), str(stats["dropped_first_reason"].get(reason, 0)))
+    Console().print(table)
+    print(f"curated: {result.out}/data  (rejects with reasons: {result.out}/excluded, counts: {result.out}/stats.json)")

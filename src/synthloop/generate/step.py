@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
-from itertools import islice
 
 from synthloop.backends.base import Backend, Completion, Prompt
+from synthloop.batching import batched
 from synthloop.recipes.base import Recipe
 from synthloop.records import Record, stable_id
 from synthloop.vocab.inflection import missing_words
-
-
-def batched(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def attempt_seed(record: Record, attempt: int) -> int:

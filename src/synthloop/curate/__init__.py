@@ -1,0 +1,1 @@
+"""Curation: verify, filter, deduplicate and decontaminate stories, keeping every reject with its reasons."""

@@ -1,0 +1,56 @@
+"""The filter interface: implement `filter(record, view)`; the pipeline does the counting and keeps the rejects.
+
+A filter returns True (keep), or (False, reason) where the reason is a short code the pipeline prefixes with the
+filter's name (`vocab` + `oov_rate` -> `vocab.oov_rate`). It may also put scores on `record.scores` (prefixed by
+its name too) so later stages and the review app can sort by them. Thresholds are typed `X | None`; None switches
+that check off. Filters are plugins: register a class through the `register_filters` hook and name it in
+`curate.order`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from synthloop.curate.text import TextView
+from synthloop.records import Record
+
+Verdict = bool | tuple[bool, str] | tuple[bool, list[str]]
+
+
+class FilterOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Filter(ABC):
+    name: ClassVar[str]
+    Options: ClassVar[type[FilterOptions]] = FilterOptions
+    stateful: ClassVar[bool] = False  # dedup-like: decisions depend on what was kept before
+
+    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+        """`context` holds run-wide things: the vocabulary, the dataset manifest."""
+        self.options = options
+        self.context = context
+
+    @abstractmethod
+    def filter(self, record: Record, view: TextView) -> Verdict:
+        """True to keep; (False, reason) or (False, [reasons]) to drop."""
+
+    def filter_batch(self, records: list[Record], views: list[TextView]) -> list[Verdict]:
+        """Override when a filter is faster on a batch (a vectorised model); the default calls filter()."""
+        return [self.filter(record, view) for record, view in zip(records, views, strict=True)]
+
+    def prepare(self, records: list[Record], views: list[TextView]) -> None:  # noqa: B027 (optional hook)
+        """Stateful filters: precompute per-record work for a batch (signatures, embeddings) before the
+        record-by-record decisions."""
+
+    def remember(self, record: Record, view: TextView) -> None:  # noqa: B027 (optional hook)
+        """Stateful filters: add a kept record to the index (also called for records kept before a resume)."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release resources."""
+
+    def score(self, record: Record, key: str, value: float) -> None:
+        record.scores[f"{self.name}.{key}"] = round(float(value), 6)

@@ -1,0 +1,1 @@
+"""Built-in curation filters, one per file."""

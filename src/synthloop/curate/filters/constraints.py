@@ -1,0 +1,42 @@
+"""Did the story do what the prompt asked? Required words in any inflection, the instruct recipe's random sentence,
+and the features that can be checked from the text (Dialogue -> quoted speech)."""
+
+from __future__ import annotations
+
+import re
+
+from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.text import TextView, normalize
+from synthloop.records import Record
+from synthloop.vocab.inflection import UPOS, uses_word
+
+QUOTES = re.compile(r"[\"“”«»]")
+
+
+class ConstraintOptions(FilterOptions):
+    require_words: bool = True
+    require_sentence: bool = True  # tinystories-instruct: the random sentence must appear (normalised)
+    check_dialogue: bool = True  # feature Dialogue: at least one pair of quotation marks
+
+
+class Constraints(Filter):
+    name = "constraints"
+    Options = ConstraintOptions
+
+    def filter(self, record: Record, view: TextView) -> Verdict:
+        options = self.options
+        assert isinstance(options, ConstraintOptions)
+        reasons = []
+        if options.require_words and record.words:
+            tokens = set(view.words)
+            missing = [role for role, word in record.words.items()
+                       if not uses_word(tokens, word, role if role in UPOS else None)]  # fmt: skip
+            self.score(record, "words_used", 1 - len(missing) / len(record.words))
+            record.meta["missing"] = missing
+            reasons += [f"missing_{role}" for role in missing]
+        sentence = record.meta.get("random_sentence")
+        if options.require_sentence and sentence and normalize(sentence) not in normalize(record.text):
+            reasons.append("missing_sentence")
+        if options.check_dialogue and "Dialogue" in record.features and len(QUOTES.findall(record.text)) < 2:
+            reasons.append("no_dialogue")
+        return (False, reasons) if reasons else True

@@ -1,0 +1,51 @@
+"""Vocabulary compliance: the share of a story's words that are not in the run's vocabulary (in any inflection).
+
+Names are not counted (a capitalised word that also appears capitalised mid-sentence, and is not a vocabulary
+word), nor numbers. The default bound, 0.15, comes from the TinyStories sample in ../shared/corpora measured against
+the shipped vocabulary (benchmarks/curate_thresholds.py): about 95 % of real TinyStories stories stay under it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field
+
+from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.text import TextView
+from synthloop.records import Record
+from synthloop.vocab.inflection import lemmas
+
+CAPITALISED = re.compile(r"(?<![.!?\"“]\s)(?<!^)\b([A-Z][a-z]+)\b")
+
+
+class VocabularyOptions(FilterOptions):
+    max_oov_rate: float | None = Field(0.15, ge=0.0, le=1.0)
+    max_listed: int = Field(20, ge=0)  # OOV words recorded on the record
+
+
+class VocabularyFilter(Filter):
+    name = "vocab"
+    Options = VocabularyOptions
+
+    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+        super().__init__(options, context)
+        self.words = context["vocabulary"].words
+
+    def in_vocabulary(self, token: str) -> bool:
+        return token in self.words or not lemmas(token).isdisjoint(self.words)
+
+    def filter(self, record: Record, view: TextView) -> Verdict:
+        options = self.options
+        assert isinstance(options, VocabularyOptions)
+        names = {m.lower() for m in CAPITALISED.findall(record.text)}
+        counted = [t for t in view.words if "-" not in t and not t.isdigit() and t not in names]
+        oov = [t for t in counted if not self.in_vocabulary(t)]
+        rate = len(oov) / len(counted) if counted else 0.0
+        self.score(record, "oov_rate", rate)
+        if oov:
+            record.meta["oov_words"] = sorted(set(oov))[: options.max_listed]
+        if options.max_oov_rate is not None and rate > options.max_oov_rate:
+            return False, "oov_rate"
+        return True

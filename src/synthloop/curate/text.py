@@ -1,0 +1,51 @@
+"""Text helpers shared by the filters and dedup: normalisation, sentences, n-grams.
+
+Each is computed once per record and cached on a small `TextView`, since several filters need the same tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from synthloop.vocab.inflection import word_tokens
+
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def normalize(text: str) -> str:
+    """Lower case, accents folded, punctuation dropped, whitespace collapsed: the key for exact dedup."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(NON_WORD.sub(" ", folded).split())
+
+
+def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+@dataclass
+class TextView:
+    text: str
+    _cache: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def words(self) -> list[str]:
+        """Word tokens (lower case, clitics split, hyphen parts added)."""
+        return word_tokens(self.text)
+
+    @cached_property
+    def plain_words(self) -> list[str]:
+        """Whitespace words of the normalised text: what n-gram statistics run on."""
+        return normalize(self.text).split()
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return [s for s in (part.strip() for part in SENTENCE_SPLIT.split(self.text.strip())) if s]
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return [line.strip() for line in self.text.splitlines() if line.strip()]
