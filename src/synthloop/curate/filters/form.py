@@ -20,8 +20,9 @@ from synthloop.records import Record
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with", "is", "was", "a"})
 ALLOWED_CHARS = re.compile(r"[A-Za-z0-9\s.,!?;:'\"“”‘’()\-–—…]")
 META_TALK = re.compile(
-    r"\b(as an ai|language model|here(?:'s| is) (?:a|an|the|your) (?:short |simple |little )?(?:story|tale)"
-    r"|i hope you (?:enjoy|like)|feel free to|let me know|sure[!,]|certainly[!,]|in this story|this story (?:is|has|"
+    r"^\s*(?:sure|certainly|okay|of course)\b[!,.]"  # only as the answer's first word: characters say "Sure!"
+    r"|\b(as an ai|language model|here(?:'s| is) (?:a|an|the|your) (?:short |simple |little )?(?:story|tale)"
+    r"|i hope you (?:enjoy|like)|feel free to|let me know|in this story|this story (?:is|has|"
     r"teaches|shows|ends)|the story (?:has|ends|is about|teaches)|\b(?:noun|verb|adjective)\b|the words? \")",
     re.IGNORECASE,
 )
@@ -31,7 +32,8 @@ SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 class FormOptions(FilterOptions):
     min_words: int | None = Field(50, ge=0)  # TinyStories stories are ~100-250 words; under 50 is a fragment
     max_words: int | None = Field(1000, ge=1)
-    max_repeated_5gram_fraction: float | None = Field(0.25, ge=0, le=1)  # words inside a 5-gram seen before
+    # Words inside a 5-gram seen before: TinyStories' 99th percentile is 0.10; looping model output is far above.
+    max_repeated_5gram_fraction: float | None = Field(0.25, ge=0, le=1)
     max_repeated_sentence_fraction: float | None = Field(0.3, ge=0, le=1)
     max_garbage_char_fraction: float | None = Field(0.02, ge=0, le=1)  # chars outside letters/digits/punctuation
     min_stop_words: int | None = Field(2, ge=0)  # Gopher's English test
