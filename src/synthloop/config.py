@@ -26,6 +26,8 @@ class RunConfig(Section):
     )
     out: Path = Path("data/run1")
     curated_out: Path | None = None  # `synthloop run` curates into this folder; None: "<out>-curated"
+    report_out: Path | None = None  # ... and reports into this one; None: "<out>-report"
+    reference: Path | None = None  # human stories the report compares with (skipped when the file is absent)
 
 
 class VocabConfig(Section):

@@ -1,0 +1,43 @@
+"""Vocabulary coverage: which vocabulary words were asked for, which the stories really use, and how much of the
+vocabulary's rare half appears — the tail that model collapse eats first (Dohmatob et al., 2024)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from synthloop.records import Record
+from synthloop.vocab import Vocabulary
+from synthloop.vocab.inflection import lemmas, word_tokens
+
+
+def used_word_counts(texts: list[str], vocabulary: Vocabulary) -> Counter[str]:
+    """How often each vocabulary word occurs, in any inflection."""
+    counts: Counter[str] = Counter()
+    token_counts = Counter(t for text in texts for t in word_tokens(text))
+    for token, count in token_counts.items():
+        found = [lemma for lemma in lemmas(token) if lemma in vocabulary.words]
+        if token in vocabulary.words:
+            found = [token]
+        if found:
+            counts[found[0]] += count
+    return counts
+
+
+def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
+    requested = {w for r in records for w in r.words.values()}
+    used = used_word_counts([r.text for r in records], vocabulary)
+    by_rank = sorted(vocabulary.entries, key=lambda e: e.rank)
+    rare = {e.word for e in by_rank[len(by_rank) // 2 :]}
+    sampled_pos = [e for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
+    return {
+        "vocabulary_size": len(vocabulary.entries),
+        "requested_words": len(requested),
+        "requested_share_of_vocabulary": len(requested) / len(sampled_pos) if sampled_pos else 0.0,
+        "requested_words_used": sum(1 for w in requested if used.get(w)),
+        "vocabulary_words_used": len(used),
+        "vocabulary_used_share": len(used) / len(vocabulary.entries),
+        "rare_half_used_share": len(rare & used.keys()) / len(rare) if rare else 0.0,
+        "top_words": used.most_common(20),
+        "rank_frequency": sorted(used.values(), reverse=True),
+    }

@@ -1,0 +1,144 @@
+"""Render metrics.json as one self-contained HTML page.
+
+Every number shown carries `data-metric="<json path>"` (e.g. "dataset/distinct_2"; "/" because reason codes
+contain dots), so a test (or a reader's
+script) can check the page against metrics.json. All text from the data is HTML-escaped: model output is untrusted.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from synthloop.report import plots
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{margin-bottom:0}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.grid{display:flex;flex-wrap:wrap;gap:1em}
+img{max-width:100%;border:1px solid #eee}.note{color:#666;font-size:.9em}
+"""
+
+
+def _get(metrics: dict[str, Any], path: str) -> Any:
+    value: Any = metrics
+    for part in path.split("/"):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def number(metrics: dict[str, Any], path: str, digits: int = 3) -> str:
+    value = _get(metrics, path)
+    if value is None:
+        return "<span class='note'>n/a</span>"
+    shown = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    return f'<span data-metric="{html.escape(path)}">{shown}</span>'
+
+
+def image(png: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def diversity_section(m: dict[str, Any]) -> str:
+    sides = ["dataset"] + (["reference"] if "reference" in m else [])
+    rows = []
+    for label, key, digits in [
+        ("stories", "stories", 0), ("distinct-1", "distinct_1", 3), ("distinct-2", "distinct_2", 3),
+        ("distinct-3", "distinct_3", 3), ("compression ratio (gzip)", "compression_ratio", 2),
+        ("self-BLEU (sampled)", "self_bleu", 3), ("top-10 opening share", "openings/top10_share", 3),
+        ("'once upon a time' share", "openings/once_upon_a_time_share", 3),
+        ("mean pairwise cosine (MiniLM, sampled)", "embedding/mean_pairwise_cosine", 3),
+        ("Vendi score (sampled)", "embedding/vendi_score", 1), ("words per story, median", "words/p50", 0),
+        ("Flesch-Kincaid grade, median", "fk_grade/p50", 2),
+    ]:  # fmt: skip
+        rows.append([label] + [number(m, f"{side}/{key}", digits) for side in sides])
+    openings = [[html.escape(o["opening"]), f"{o['share']:.3f}"] for o in m["dataset"]["openings"]["top_openings"]]
+    histograms = [
+        image(plots.histogram("story length", "words", {s: m[s]["lengths"] for s in sides}), "length histogram"),
+        image(plots.histogram("readability", "Flesch-Kincaid grade", {s: m[s]["grades"] for s in sides}),
+              "readability histogram"),
+    ]  # fmt: skip
+    return (f"<h2>Diversity</h2>{table(['metric', *sides], rows)}<div class='grid'>{''.join(histograms)}</div>"
+            f"<h3>Most common openings (first five words)</h3>{table(['opening', 'share'], openings)}")  # fmt: skip
+
+
+def coverage_section(m: dict[str, Any]) -> str:
+    rows = [[label, number(m, f"coverage/{key}", digits)] for label, key, digits in [
+        ("vocabulary size", "vocabulary_size", 0), ("words requested by prompts", "requested_words", 0),
+        ("requested words used in their stories' data", "requested_words_used", 0),
+        ("vocabulary words used anywhere", "vocabulary_words_used", 0),
+        ("share of vocabulary used", "vocabulary_used_share", 3),
+        ("share of the vocabulary's rare half used", "rare_half_used_share", 3)]]  # fmt: skip
+    plot = image(plots.rank_frequency({"dataset": m["coverage"]["rank_frequency"]}), "rank frequency")
+    return f"<h2>Vocabulary coverage</h2>{table(['', 'value'], rows)}{plot}"
+
+
+def constraints_section(m: dict[str, Any]) -> str:
+    c = m["constraints"]
+    rows = [[html.escape(role), number(m, f"constraints/by_pos/{role}")] for role in c["by_pos"]]
+    rows.append(["all three words", number(m, "constraints/all_words")])
+    features = [[html.escape(f), str(v["stories"]), number(m, f"constraints/by_feature/{f}/all_words")]
+                for f, v in c["by_feature"].items()]  # fmt: skip
+    out = (f"<h2>Constraints and curation</h2><p class='note'>Constraint success over every generated story, "
+           f"before curation.</p>{table(['required word', 'success rate'], rows)}"
+           f"{table(['feature', 'stories', 'all three words used'], features)}")  # fmt: skip
+    curation = m.get("curation")
+    if curation:
+        reasons = sorted(curation["dropped"].items(), key=lambda item: -item[1])
+        rows = [[html.escape(r), number(m, f"curation/dropped/{r}", 0),
+                 number(m, f"curation/dropped_first_reason/{r}", 0)] for r, _ in reasons]  # fmt: skip
+        out += (
+            f"<p>kept {number(m, 'curation/kept', 0)} of {number(m, 'curation/total', 0)} "
+            f"({number(m, 'curation/kept_rate')})</p>{table(['reason', 'dropped', 'first reason'], rows)}"
+        )
+        if reasons:
+            out += image(plots.bars("dropped by reason", [r for r, _ in reasons], [c for _, c in reasons]), "reasons")
+    return out
+
+
+def bias_section(m: dict[str, Any]) -> str:
+    sides = list(m["bias"])
+    rows = [[label] + [number(m, f"bias/{side}/{key}", digits) for side in sides] for label, key, digits in [
+        ("female pronouns", "pronouns/female", 0), ("male pronouns", "pronouns/male", 0),
+        ("female share of pronouns", "pronouns/female_share", 3), ("female names", "names/female", 0),
+        ("male names", "names/male", 0), ("female share of names", "names/female_share", 3)]]  # fmt: skip
+    verbs = []
+    for side in sides:
+        for pronoun, top in m["bias"][side]["verbs_after_pronoun"].items():
+            verbs.append([f"{html.escape(side)}: {pronoun}", html.escape(", ".join(f"{v} ({n})" for v, n in top))])
+    occupations = [[html.escape(f"{side}: {job}"), str(c.get("female", 0)), str(c.get("male", 0))]
+                   for side in sides for job, c in sorted(m["bias"][side]["occupations"].items())]  # fmt: skip
+    return (f"<h2>Bias audit</h2>{table(['', *sides], rows)}<h3>Verbs after he / she</h3>"
+            f"{table(['who', 'top verbs'], verbs)}<h3>Occupations in sentences with only female / only male "
+            f"pronouns</h3>{table(['occupation', 'female', 'male'], occupations)}")  # fmt: skip
+
+
+def reference_section(m: dict[str, Any]) -> str:
+    if "mauve" not in m:
+        return "<h2>Reference comparison</h2><p class='note'>No reference corpus given (--reference).</p>"
+    name = html.escape(str(m["reference"].get("name")))
+    plot = image(plots.frontier([tuple(p) for p in m["mauve"]["frontier"]], m["mauve"]["mauve"]), "frontier")
+    return (
+        f"<h2>Reference comparison</h2><p>Reference: {name}. MAUVE (static MiniLM embeddings, "
+        f"{number(m, 'mauve/clusters', 0)} k-means clusters): <b>{number(m, 'mauve/mauve')}</b> "
+        f"(1 = same distribution).</p>{plot}"
+    )
+
+
+def render(metrics: dict[str, Any], title: str) -> str:
+    sections = [diversity_section(metrics), coverage_section(metrics), constraints_section(metrics),
+                bias_section(metrics), reference_section(metrics)]  # fmt: skip
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='note'>synthloop report; "
+        f"numbers are in metrics.json beside this page.</p>{''.join(sections)}</body></html>"
+    )

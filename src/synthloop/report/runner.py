@@ -1,0 +1,74 @@
+"""`synthloop report`: metrics.json, a self-contained index.html and the dataset card (README.md) for a dataset.
+
+Works on a curated dataset (kept stories, with curation stats and the excluded stories for constraint success) or
+on a raw generated one. A reference corpus (JSON lines with a `text` field, or a synthloop dataset folder) is
+measured the same way and compared (MAUVE-style divergence).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthloop.errors import UserError
+from synthloop.metrics.compute import compute_metrics
+from synthloop.report.card import render_card
+from synthloop.report.html import render
+from synthloop.store.atomic import atomic_write_text
+from synthloop.store.dataset import Dataset
+from synthloop.vocab import load_vocabulary
+
+
+@dataclass
+class ReportResult:
+    out: Path
+    metrics: dict[str, Any]
+
+
+def read_reference(path: Path) -> list[str]:
+    if path.is_dir():
+        return [r.text for r in Dataset.open(path).iter_records()]
+    if not path.is_file():
+        raise UserError(f"{path}: reference corpus not found")
+    texts = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise UserError(f"{path}: line {number}: expected an object with a 'text' field")
+            texts.append(row["text"])
+    if not texts:
+        raise UserError(f"{path}: reference corpus is empty")
+    return texts
+
+
+def vocabulary_for(dataset: Dataset) -> Any:
+    manifest = dataset.manifest.get("source_manifest") or dataset.manifest
+    path = ((manifest.get("config") or {}).get("vocab") or {}).get("path")
+    return load_vocabulary(path)
+
+
+def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0) -> ReportResult:
+    dataset = Dataset.open(source)
+    kept = list(dataset.iter_records("data"))
+    if not kept:
+        raise UserError(f"{source}: no stories to report on (data/ is empty)")
+    every = kept + list(dataset.iter_records("excluded"))
+    stats_path = dataset.root / "stats.json"
+    curation = json.loads(stats_path.read_text()) if stats_path.exists() else None
+    reference_texts = read_reference(reference) if reference else None
+    metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
+                              str(reference) if reference else None, seed)  # fmt: skip
+    metrics["source"] = str(dataset.root)
+    out = Path(out)
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(out / "index.html", render(metrics, f"synthloop report: {dataset.root.name}"))
+    atomic_write_text(out / "README.md", render_card(dataset.manifest, metrics))
+    return ReportResult(out=out, metrics=metrics)
