@@ -14,12 +14,14 @@ from synthloop.vocab.inflection import word_tokens
 
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 NON_WORD = re.compile(r"[^a-z0-9 ]+")
+COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")  # diacritics
 
 
 def normalize(text: str) -> str:
     """Lower case, accents folded, punctuation dropped, whitespace collapsed: the key for exact dedup."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = text.lower()
+    if not folded.isascii():  # the per-character fold only where there is something to fold
+        folded = COMBINING.sub("", unicodedata.normalize("NFKD", folded))
     return " ".join(NON_WORD.sub(" ", folded).split())
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from synthloop.curate.filters.readability import flesch_kincaid_grade, sentence_count
 from synthloop.curate.text import TextView
 from synthloop.metrics.bias import bias_audit
-from synthloop.metrics.coverage import coverage
+from synthloop.metrics.coverage import coverage, text_coverage
 from synthloop.metrics.diversity import (
     compression_ratio,
     distinct_n,
@@ -116,6 +116,7 @@ def compute_metrics(
 
         metrics["reference"] = {"name": reference_name, **text_metrics(reference, seed)}
         metrics["bias"]["reference"] = bias_audit(reference)
+        metrics["reference_coverage"] = text_coverage(reference, vocabulary)
         embedder = load_static()
         ours = embedder.encode(sample(texts, MAUVE_SAMPLE, seed))
         theirs = embedder.encode(sample(reference, MAUVE_SAMPLE, seed))

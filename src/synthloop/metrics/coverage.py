@@ -24,20 +24,30 @@ def used_word_counts(texts: list[str], vocabulary: Vocabulary) -> Counter[str]:
     return counts
 
 
-def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
-    requested = {w for r in records for w in r.words.values()}
-    used = used_word_counts([r.text for r in records], vocabulary)
+def text_coverage(texts: list[str], vocabulary: Vocabulary) -> dict[str, Any]:
+    """How much of the vocabulary a set of stories uses; works for a reference corpus too."""
+    used = used_word_counts(texts, vocabulary)
     by_rank = sorted(vocabulary.entries, key=lambda e: e.rank)
     rare = {e.word for e in by_rank[len(by_rank) // 2 :]}
-    sampled_pos = [e for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
     return {
         "vocabulary_size": len(vocabulary.entries),
-        "requested_words": len(requested),
-        "requested_share_of_vocabulary": len(requested) / len(sampled_pos) if sampled_pos else 0.0,
-        "requested_words_used": sum(1 for w in requested if used.get(w)),
         "vocabulary_words_used": len(used),
         "vocabulary_used_share": len(used) / len(vocabulary.entries),
         "rare_half_used_share": len(rare & used.keys()) / len(rare) if rare else 0.0,
         "top_words": used.most_common(20),
         "rank_frequency": sorted(used.values(), reverse=True),
     }
+
+
+def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
+    """Vocabulary coverage of a dataset, with the words its prompts requested."""
+    result = text_coverage([r.text for r in records], vocabulary)
+    requested = {w for r in records for w in r.words.values()}
+    used = used_word_counts([r.text for r in records], vocabulary)
+    sampled_pos = [e for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
+    result.update(
+        requested_words=len(requested),
+        requested_share_of_vocabulary=len(requested) / len(sampled_pos) if sampled_pos else 0.0,
+        requested_words_used=sum(1 for w in requested if used.get(w)),
+    )
+    return result

@@ -72,14 +72,17 @@ def diversity_section(m: dict[str, Any]) -> str:
 
 
 def coverage_section(m: dict[str, Any]) -> str:
-    rows = [[label, number(m, f"coverage/{key}", digits)] for label, key, digits in [
+    sides = ["coverage"] + (["reference_coverage"] if "reference_coverage" in m else [])
+    rows = [[label] + [number(m, f"{side}/{key}", digits) for side in sides] for label, key, digits in [
         ("vocabulary size", "vocabulary_size", 0), ("words requested by prompts", "requested_words", 0),
         ("requested words used in their stories' data", "requested_words_used", 0),
         ("vocabulary words used anywhere", "vocabulary_words_used", 0),
         ("share of vocabulary used", "vocabulary_used_share", 3),
         ("share of the vocabulary's rare half used", "rare_half_used_share", 3)]]  # fmt: skip
-    plot = image(plots.rank_frequency({"dataset": m["coverage"]["rank_frequency"]}), "rank frequency")
-    return f"<h2>Vocabulary coverage</h2>{table(['', 'value'], rows)}{plot}"
+    series = {"dataset" if side == "coverage" else "reference": m[side]["rank_frequency"] for side in sides}
+    plot = image(plots.rank_frequency(series), "rank frequency")
+    headers = ["", "dataset"] + (["reference"] if len(sides) > 1 else [])
+    return f"<h2>Vocabulary coverage</h2>{table(headers, rows)}{plot}"
 
 
 def constraints_section(m: dict[str, Any]) -> str:

@@ -21,11 +21,12 @@ def word_tokens(text: str) -> list[str]:
     """Lower-case word tokens, with clitics split off and hyphenated parts added."""
     tokens = []
     for token in WORD_PATTERN.findall(text.lower().replace("’", "'")):
-        for clitic in CLITICS:
-            if token.endswith(clitic) and len(token) > len(clitic):
-                token = token[: -len(clitic)]
-                break
-        token = token.strip("'")
+        if "'" in token:
+            for clitic in CLITICS:
+                if token.endswith(clitic) and len(token) > len(clitic):
+                    token = token[: -len(clitic)]
+                    break
+            token = token.strip("'")
         if not token:
             continue
         tokens.append(token)

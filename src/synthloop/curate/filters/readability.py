@@ -32,6 +32,7 @@ def cmu_syllables() -> dict[str, int]:
     return counts
 
 
+@lru_cache(maxsize=262144)
 def syllables(word: str) -> int:
     known = cmu_syllables().get(word)
     if known is not None:
