@@ -27,6 +27,7 @@ class ScriptedOptions(SamplingOptions):
     delay_s: float = Field(0.0, ge=0)
     fail_seeds_mod: int = Field(0, ge=0)
     skip_words_mod: int = Field(0, ge=0)
+    reply: str | None = None  # answer every prompt with this text (e.g. a grader's verdict)
 
 
 def words_in(prompt: Prompt) -> list[str]:
@@ -63,6 +64,9 @@ class ScriptedBackend(Backend):
         for prompt in prompts:
             if opts.fail_seeds_mod and prompt.seed % opts.fail_seeds_mod == 0:
                 out.append(Completion("", "error", 10, 0, 0.01, self.model_name, error="scripted failure"))
+                continue
+            if opts.reply is not None:
+                out.append(Completion(opts.reply, "stop", 50, len(opts.reply.split()), 0.01, self.model_name))
                 continue
             words = [] if opts.skip_words_mod and prompt.seed % opts.skip_words_mod == 0 else words_in(prompt)
             text = story(prompt.seed, words)

@@ -7,6 +7,7 @@ rerunning the same command resumes.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import sys
 from pathlib import Path
@@ -103,6 +104,86 @@ def cmd_vocab_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokenizer(args: argparse.Namespace) -> int:
+    from synthloop.train.data import read_sources
+    from synthloop.train.tokenizer import save_tokenizer, train_tokenizer
+
+    split = read_sources(args.input, 0.05, args.seed)
+    tokenizer = train_tokenizer((t for s in split for t in s.train), args.vocab_size)
+    path = args.out or (split[0].path if split[0].path.is_dir() else split[0].path.parent) / "tokenizer.json"
+    save_tokenizer(tokenizer, path)
+    print(f"tokenizer: {path} ({tokenizer.get_vocab_size()} tokens, byte-level BPE)")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from synthloop.config import format_validation_error
+    from synthloop.train.config import TrainConfig
+    from synthloop.train.loop import train
+
+    values = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields and v is not None}
+    values["sources"], values["progress"] = args.input, not args.no_progress
+    try:
+        cfg = TrainConfig(**values)
+    except ValidationError as error:
+        raise UserError(format_validation_error("train", error)) from error
+    result = train(cfg)
+    print(
+        f"model:   {result.out}/model.pt  ({result.parameters:,} parameters, {result.steps} steps on {result.device})"
+    )
+    print(
+        f"loss:    train {result.train_loss:.3f}, validation {result.validation_loss:.3f} "
+        f"(validation perplexity {math.exp(result.validation_loss):.1f}); {result.tokens_per_s:,.0f} tokens/s"
+    )
+    print(f"curves:  {result.out}/curve.json, {result.out}/curve.png")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from synthloop.train.sample import generate, load_model
+
+    loaded = load_model(args.model, args.device)
+    for index in range(args.count):
+        text = generate(loaded, args.prompt, args.max_tokens, args.temperature, args.top_k, args.seed + index)
+        print(f"--- sample {index + 1}\n{args.prompt}{text}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from synthloop.store.atomic import atomic_write_text
+    from synthloop.train.evaluate import evaluate, shipped_beginnings
+    from synthloop.train.sample import load_model
+
+    grader = None
+    if args.grader_config:
+        from synthloop.config import load_config
+        from synthloop.generate.runner import build_backend
+
+        grader = build_backend(load_config(args.grader_config))
+    beginnings = shipped_beginnings()
+    if args.beginnings:
+        from synthloop.store.texts import read_texts
+
+        beginnings = read_texts(args.beginnings, field="prompt")
+    results = evaluate(load_model(args.model, args.device), args.text, beginnings, args.samples,
+                       max_new_tokens=args.max_tokens, grader=grader)  # fmt: skip
+    out = args.out or args.model / "eval.json"
+    atomic_write_text(out, json.dumps(results, indent=1) + "\n")
+    for path, value in results["perplexity"].items():
+        print(f"perplexity {value['perplexity']:9.2f}  ({value['tokens']} tokens)  {path}")
+    print(f"constraint following (Words: ... Story:): {results['constraint_following']['all_words_rate']:.0%}")
+    if "grades" in results:
+        grades = results["grades"]
+        print("grades /10: " + ", ".join(f"{a} {grades[a]:.1f}" for a in ("grammar", "creativity", "consistency",
+                                                                            "plot")))  # fmt: skip
+    print(f"results: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synthloop", description="Synthetic TinyStories-style data for small LMs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +209,55 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--reference", type=Path, help="human stories to compare with (JSONL with 'text')")
     report.add_argument("--seed", type=int, default=0, help="seed of the samples quadratic metrics use")
     report.set_defaults(func=cmd_report)
+
+    tokenizer = commands.add_parser("tokenizer", help="train a byte-level BPE tokenizer on a dataset's text")
+    tokenizer.add_argument("--in", dest="input", action="append", required=True, help="dataset or JSONL[:weight]")
+    tokenizer.add_argument("--vocab-size", type=int, default=4096)
+    tokenizer.add_argument("--out", type=Path, help="tokenizer.json path (default: beside the first --in)")
+    tokenizer.add_argument("--seed", type=int, default=0)
+    tokenizer.set_defaults(func=cmd_tokenizer)
+
+    train = commands.add_parser("train", help="train a tiny GPT on datasets (resumable after kill -9)")
+    train.add_argument(
+        "--in",
+        dest="input",
+        action="append",
+        required=True,
+        help="dataset folder or JSONL of stories, optionally :weight; repeat to mix sources",
+    )
+    train.add_argument("--out", type=Path, required=True)
+    train.add_argument("--preset", default="cpu-test", help="tiny-1m|3m|8m|28m|33m|cpu-test")
+    for name, kind in [("max-steps", int), ("batch-size", int), ("gradient-accumulation", int), ("block-size", int),
+                       ("learning-rate", float), ("warmup-steps", int), ("eval-every", int), ("checkpoint-every", int),
+                       ("vocab-size", int), ("seed", int), ("threads", int), ("dropout", float)]:  # fmt: skip
+        train.add_argument(f"--{name}", dest=name.replace("-", "_"), type=kind)
+    train.add_argument("--schedule", choices=["cosine", "constant"])
+    train.add_argument("--tokenizer", type=Path, help="an existing tokenizer.json (default: train one)")
+    train.add_argument("--device", default="auto", help="auto|cpu|cuda")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(func=cmd_train)
+
+    sample = commands.add_parser("sample", help="sample stories from a trained model")
+    sample.add_argument("--model", type=Path, required=True, help="a run folder made by train")
+    sample.add_argument("--prompt", default="Once upon a time")
+    sample.add_argument("--count", type=int, default=3)
+    sample.add_argument("--max-tokens", type=int, default=200)
+    sample.add_argument("--temperature", type=float, default=0.8)
+    sample.add_argument("--top-k", type=int, default=40)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", default="auto")
+    sample.set_defaults(func=cmd_sample)
+
+    evaluate = commands.add_parser("eval", help="perplexity, completions, constraint following, optional grading")
+    evaluate.add_argument("--model", type=Path, required=True)
+    evaluate.add_argument("--text", type=Path, action="append", default=[], help="held-out stories (JSONL/dataset)")
+    evaluate.add_argument("--beginnings", type=Path, help="JSONL with a 'prompt' field (default: shipped set)")
+    evaluate.add_argument("--samples", type=int, default=1, help="completions per beginning")
+    evaluate.add_argument("--max-tokens", type=int, default=150, help="tokens per completion")
+    evaluate.add_argument("--grader-config", type=Path, help="a config whose [backend] grades the completions")
+    evaluate.add_argument("--out", type=Path, help="results JSON (default: <model>/eval.json)")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.set_defaults(func=cmd_eval)
 
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True)

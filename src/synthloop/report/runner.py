@@ -18,6 +18,7 @@ from synthloop.report.card import render_card
 from synthloop.report.html import render
 from synthloop.store.atomic import atomic_write_text
 from synthloop.store.dataset import Dataset
+from synthloop.store.texts import read_texts
 from synthloop.vocab import load_vocabulary
 
 
@@ -25,28 +26,6 @@ from synthloop.vocab import load_vocabulary
 class ReportResult:
     out: Path
     metrics: dict[str, Any]
-
-
-def read_reference(path: Path) -> list[str]:
-    if path.is_dir():
-        return [r.text for r in Dataset.open(path).iter_records()]
-    if not path.is_file():
-        raise UserError(f"{path}: reference corpus not found")
-    texts = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise UserError(f"{path}: line {number}: expected an object with a 'text' field")
-            texts.append(row["text"])
-    if not texts:
-        raise UserError(f"{path}: reference corpus is empty")
-    return texts
 
 
 def vocabulary_for(dataset: Dataset) -> Any:
@@ -63,7 +42,7 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     every = kept + list(dataset.iter_records("excluded"))
     stats_path = dataset.root / "stats.json"
     curation = json.loads(stats_path.read_text()) if stats_path.exists() else None
-    reference_texts = read_reference(reference) if reference else None
+    reference_texts = read_texts(reference) if reference else None
     metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
                               str(reference) if reference else None, seed)  # fmt: skip
     metrics["source"] = str(dataset.root)

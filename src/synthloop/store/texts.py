@@ -1,0 +1,33 @@
+"""Read plain story texts from a synthloop dataset folder (its kept stories) or a JSON-lines file with a `text`
+field: the form reference corpora, training sources and evaluation sets take."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from synthloop.errors import UserError
+from synthloop.store.dataset import Dataset
+
+
+def read_texts(path: Path, field: str = "text") -> list[str]:
+    path = Path(path)
+    if path.is_dir():
+        return [r.text for r in Dataset.open(path).iter_records()]
+    if not path.is_file():
+        raise UserError(f"{path}: no such file or dataset folder")
+    texts = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+            if not isinstance(row, dict) or not isinstance(row.get(field), str):
+                raise UserError(f"{path}: line {number}: expected an object with a '{field}' field")
+            texts.append(row[field])
+    if not texts:
+        raise UserError(f"{path}: no stories in it")
+    return texts

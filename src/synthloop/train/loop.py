@@ -1,0 +1,187 @@
+"""The training loop: `train(cfg) -> RunResult`, callable from Python (the collapse lab trains one model per
+generation) and from `synthloop train`.
+
+AdamW (decay on matrices only), linear warmup then cosine (or constant) learning rate, gradient accumulation,
+gradient clipping at 1.0, bf16 autocast on CUDA. Every step's batch and dropout seed derive from (seed, step), and
+checkpoints hold every RNG state, so a run killed with -9 and restarted continues the very same loss curve.
+Writes to the run folder: config.json, tokenizer.json, checkpoint.pt, model.pt, curve.json and curve.png.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from synthloop.errors import UserError
+from synthloop.store.atomic import atomic_write, atomic_write_text, clean_temp_files
+from synthloop.train.config import RunResult, TrainConfig
+
+
+def pick_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {requested!r}: CUDA is not available on this machine")
+    return requested
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.learning_rate * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return cfg.learning_rate
+    progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+    return cfg.min_learning_rate + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (
+        cfg.learning_rate - cfg.min_learning_rate)  # fmt: skip
+
+
+def prepare_folder(cfg: TrainConfig) -> None:
+    path = cfg.out / "config.json"
+    settings = cfg.model_dump(mode="json", exclude={"progress", "threads", "max_steps"})
+    if path.exists():
+        before = json.loads(path.read_text())
+        if before != settings:
+            changed = sorted(k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k))
+            raise UserError(f"{cfg.out}: holds a training run with other settings ({', '.join(changed)}); "
+                            "choose a new --out")  # fmt: skip
+    elif cfg.out.exists() and any(cfg.out.iterdir()):
+        raise UserError(f"{cfg.out}: folder is not empty and holds no synthloop training run")
+    atomic_write_text(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+
+def build_model(cfg: TrainConfig, vocab_size: int) -> Any:
+    from synthloop.train.model import GPT, PRESET_ALIASES, PRESETS, GPTConfig
+
+    preset = PRESET_ALIASES.get(cfg.preset, cfg.preset)
+    if preset not in PRESETS:
+        raise UserError(f"--preset {cfg.preset!r}: known presets are {', '.join(PRESETS)}")
+    shape = dict(PRESETS[preset])
+    if cfg.block_size:
+        shape["block_size"] = cfg.block_size
+    return GPT(GPTConfig(vocab_size=vocab_size, dropout=cfg.dropout, **shape))
+
+
+def train(cfg: TrainConfig) -> RunResult:
+    import numpy as np
+    import torch
+
+    from synthloop.train import data
+    from synthloop.train.checkpoint import load_checkpoint, save_checkpoint
+    from synthloop.train.progress import TrainProgress
+    from synthloop.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+
+    device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    split = data.read_sources(cfg.sources, cfg.validation_fraction, cfg.seed)
+    prepare_folder(cfg)
+    clean_temp_files(cfg.out)  # a checkpoint write cut short by a kill
+    tokenizer_path = cfg.tokenizer or cfg.out / "tokenizer.json"
+    if not tokenizer_path.exists():
+        if cfg.tokenizer:
+            raise UserError(f"--tokenizer {cfg.tokenizer}: no such file")
+        save_tokenizer(train_tokenizer((t for s in split for t in s.train), cfg.vocab_size), tokenizer_path)
+    tokenizer = load_tokenizer(tokenizer_path)
+    sources = data.encode_sources(split, tokenizer)
+    torch.manual_seed(cfg.seed)  # the initial weights
+    model = build_model(cfg, tokenizer.get_vocab_size()).to(device)
+    block = model.config.block_size
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate,
+                                  betas=(0.9, 0.95), fused=device.startswith("cuda"))  # fmt: skip
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else torch.autocast(
+        "cpu", enabled=False)  # fmt: skip
+    start, curve = 0, []
+    state = load_checkpoint(cfg.out, device)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, curve = state["step"], state["curve"]
+
+    def to_device(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(device, non_blocking=True)
+
+    @torch.no_grad()
+    def validation_loss() -> float:
+        model.eval()
+        losses = []
+        for index in range(cfg.eval_batches):
+            inputs, targets = data.batch(sources, "validation", cfg.batch_size, block, cfg.seed, index)
+            with autocast:
+                losses.append(float(model(to_device(inputs), to_device(targets))[1]))
+        model.train()
+        return float(np.mean(losses))
+
+    tokens_per_step = cfg.batch_size * block * cfg.gradient_accumulation
+    started, tokens_done = time.perf_counter(), 0
+    model.train()
+    with TrainProgress(cfg.max_steps, start, enabled=cfg.progress) as progress:
+        for step in range(start, cfg.max_steps):
+            torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout noise of this step, whatever came before
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, step)
+            step_loss = 0.0
+            for micro in range(cfg.gradient_accumulation):
+                inputs, targets = data.batch(sources, "train", cfg.batch_size, block, cfg.seed,
+                                             step * cfg.gradient_accumulation + micro)  # fmt: skip
+                with autocast:
+                    _, loss = model(to_device(inputs), to_device(targets))
+                (loss / cfg.gradient_accumulation).backward()
+                step_loss += float(loss.detach()) / cfg.gradient_accumulation
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            tokens_done += tokens_per_step
+            point: dict[str, float] = {"step": step + 1, "loss": step_loss, "lr": learning_rate(cfg, step)}
+            last = step + 1 == cfg.max_steps
+            if (step + 1) % cfg.eval_every == 0 or last:
+                point["validation_loss"] = validation_loss()
+            curve.append(point)
+            rate = tokens_done / (time.perf_counter() - started)
+            progress.update(step + 1, step_loss, rate)
+            if (step + 1) % cfg.checkpoint_every == 0 or last:
+                save_checkpoint(cfg.out, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                          "step": step + 1, "curve": curve})  # fmt: skip
+    seconds = time.perf_counter() - started
+    save_model(cfg.out, model)
+    write_curve(cfg.out, curve)
+    validations = [p["validation_loss"] for p in curve if "validation_loss" in p]
+    return RunResult(out=cfg.out, steps=len(curve), train_loss=curve[-1]["loss"] if curve else float("nan"),
+                     validation_loss=validations[-1] if validations else float("nan"),
+                     tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
+                     parameters=model.parameter_count(), device=device, curve=curve)  # fmt: skip
+
+
+def save_model(folder: Path, model: Any) -> None:
+    import torch
+
+    payload = {"config": model.config.to_dict(), "state": {k: v.cpu() for k, v in model.state_dict().items()}}
+    atomic_write(folder / "model.pt", lambda temp: torch.save(payload, temp))
+
+
+def write_curve(folder: Path, curve: list[dict[str, float]]) -> None:
+    atomic_write_text(folder / "curve.json", json.dumps(curve) + "\n")
+    if not curve:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5), dpi=100)
+    axis.plot([p["step"] for p in curve], [p["loss"] for p in curve], label="train", alpha=0.7)
+    validation = [p for p in curve if "validation_loss" in p]
+    axis.plot([p["step"] for p in validation], [p["validation_loss"] for p in validation], "o-", label="validation")
+    axis.set_xlabel("step")
+    axis.set_ylabel("cross-entropy (nats/token)")
+    axis.legend()
+    figure.tight_layout()
+    atomic_write(folder / "curve.png", lambda temp: figure.savefig(temp, format="png"))
+    plt.close(figure)

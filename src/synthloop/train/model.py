@@ -1,0 +1,122 @@
+"""A small GPT decoder (after karpathy/nanoGPT): our own readable file rather than transformers' GPT-Neo, because
+the collapse lab trains one model per generation and needs a loop we control end to end (exact resume, no hidden
+state), and because the whole model fits on one screen.
+
+Pre-LayerNorm blocks, causal self-attention through scaled_dot_product_attention (flash kernels on GPU), GELU MLP
+of width 4x, learned positions, and an output head tied to the token embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    vocab_size: int
+    block_size: int  # context length in tokens
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+
+    def to_dict(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        assert config.n_embd % config.n_head == 0
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.n_head = config.n_head
+        self.dropout = config.dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, channels = x.shape  # (B, T, C)
+        q, k, v = self.qkv(x).split(channels, dim=2)
+        q, k, v = (t.view(batch, length, self.n_head, channels // self.n_head).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0)
+        return self.proj(y.transpose(1, 2).contiguous().view(batch, length, channels))  # (B, T, C)
+
+
+class Block(nn.Module):
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(config.n_embd)
+        self.attention = SelfAttention(config)
+        self.norm2 = nn.LayerNorm(config.n_embd)
+        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
+                                 nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attention(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        self.position_embedding = nn.Embedding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.norm = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.head.weight = self.token_embedding.weight  # weight tying
+        self.apply(self._init)
+        for name, parameter in self.named_parameters():  # GPT-2's scaled init of residual projections
+            if name.endswith(("proj.weight", "mlp.2.weight")):
+                nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+
+    def parameter_count(self, non_embedding: bool = True) -> int:
+        total = sum(p.numel() for p in self.parameters())
+        return total - (self.position_embedding.weight.numel() if non_embedding else 0)
+
+    def forward(
+        self, tokens: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        length = tokens.shape[1]  # tokens: (B, T) int64
+        positions = torch.arange(length, device=tokens.device)
+        x = self.drop(self.token_embedding(tokens) + self.position_embedding(positions))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.head(self.norm(x))  # (B, T, vocab)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token (forward + backward), PaLM appendix B: 6N + 12·L·T·C."""
+        c = self.config
+        return 6 * self.parameter_count() + 12 * c.n_layer * c.block_size * c.n_embd
+
+
+PRESETS: dict[str, dict[str, int]] = {
+    # After the TinyStories paper's table (hidden size, layers); heads of width 32; context 512.
+    "tiny-1m": {"n_embd": 64, "n_layer": 8, "n_head": 2, "block_size": 512},
+    "tiny-3m": {"n_embd": 128, "n_layer": 8, "n_head": 4, "block_size": 512},
+    "tiny-8m": {"n_embd": 256, "n_layer": 8, "n_head": 8, "block_size": 512},
+    "tiny-28m": {"n_embd": 512, "n_layer": 8, "n_head": 16, "block_size": 512},
+    "tiny-33m": {"n_embd": 768, "n_layer": 4, "n_head": 24, "block_size": 512},
+    # Seconds on a laptop CPU: for tests and the collapse lab's miniature.
+    "cpu-test": {"n_embd": 48, "n_layer": 2, "n_head": 2, "block_size": 64},
+}
+PRESET_ALIASES = {"1m": "tiny-1m", "3m": "tiny-3m", "8m": "tiny-8m", "28m": "tiny-28m", "33m": "tiny-33m"}
