@@ -66,6 +66,8 @@ def test_form_prompt_echo_and_clean_story() -> None:
     echoed = "Write a short simple story for young children using these words. " + STORY
     assert "form.prompt_echo" in verdict(form, echoed, prompt=prompt)[1]
     listed = "Ball, run, happy.\n\n" + STORY
+    opening = "Happy, ball, run. That is a fun story. " + STORY
+    assert "form.prompt_echo" in verdict(form, opening, prompt=prompt, words=WORDS)[1]
     assert "form.prompt_echo" in verdict(form, listed, prompt=prompt, words=WORDS)[1]
 
 

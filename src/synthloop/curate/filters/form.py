@@ -23,7 +23,7 @@ META_TALK = re.compile(
     r"^\s*(?:sure|certainly|okay|of course)\b[!,.]"  # only as the answer's first word: characters say "Sure!"
     r"|\b(as an ai|language model|here(?:'s| is) (?:a|an|the|your) (?:short |simple |little )?(?:story|tale)"
     r"|i hope you (?:enjoy|like)|feel free to|let me know|in this story|this story (?:is|has|"
-    r"teaches|shows|ends)|the story (?:has|ends|is about|teaches)|\b(?:noun|verb|adjective)\b|the words? \")",
+    r"teaches|shows|ends)|the story (?:has|ends|is about|teaches|begins|starts)|\b(?:noun|verb|adjective)\b|the words? \")",
     re.IGNORECASE,
 )
 SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
@@ -100,5 +100,6 @@ class Form(Filter):
         prompt_grams = set(ngrams(normalize(record.prompt).split(), n))
         if prompt_grams and not prompt_grams.isdisjoint(ngrams(words, n)):
             return True
-        first_line = normalize(record.text.split("\n", 1)[0]).split()
-        return bool(record.words) and sorted(first_line) == sorted(normalize(w) for w in record.words.values())
+        required = sorted(normalize(w) for w in record.words.values())
+        opening = normalize(record.text).split()[: len(required)]
+        return bool(required) and sorted(opening) == required  # "Lip, sprinkle, ill. That's a story..."
