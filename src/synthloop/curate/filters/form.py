@@ -23,7 +23,8 @@ META_TALK = re.compile(
     r"^\s*(?:sure|certainly|okay|of course)\b[!,.]"  # only as the answer's first word: characters say "Sure!"
     r"|\b(as an ai|language model|here(?:'s| is) (?:a|an|the|your) (?:short |simple |little )?(?:story|tale)"
     r"|i hope you (?:enjoy|like)|feel free to|let me know|in this story|this story (?:is|has|"
-    r"teaches|shows|ends)|the story (?:has|ends|is about|teaches|begins|starts)|\b(?:noun|verb|adjective)\b|the words? \")",
+    r"teaches|shows|ends)|the story (?:has|ends|is about|teaches|begins|starts)"
+    r"|\b(?:noun|verb|adjective)\b|the words? \")",
     re.IGNORECASE,
 )
 SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
