@@ -44,6 +44,11 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     )
 
 
+def snapshot(folder: Path) -> dict[Path, bytes]:
+    """Every file under a folder with its bytes: to check that a refused command damaged nothing."""
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 def scripted_config(tmp_path: Path, n: int = 12, **backend_options: object) -> Path:
     """A config file for the scripted backend; returns its path."""
     options = "\n".join(f"{k} = {v!r}" for k, v in backend_options.items())

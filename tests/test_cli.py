@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, scripted_config
+from conftest import run_cli, scripted_config, snapshot
 
 
 def assert_one_line_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
@@ -87,10 +87,10 @@ def test_bad_inputs_each_one_line(tmp_path: Path) -> None:
 def test_output_folder_of_another_run(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=3)
     assert run_cli("generate", "--config", str(config)).returncode == 0
-    before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    before = snapshot(tmp_path / "out")
     result = run_cli("generate", "--config", str(config), "--set", "run.seed=99")
     assert_one_line_error(result, "holds another run's data", "seed")
-    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == before
+    assert snapshot(tmp_path / "out") == before
 
 
 def test_usage_errors_are_argparse_one_liners() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, run_cli, scripted_config
+from conftest import cli_env, run_cli, scripted_config, snapshot
 from synthloop.config import load_config
 from synthloop.generate.runner import generate
 from synthloop.store.dataset import Dataset
@@ -114,6 +114,6 @@ def test_bad_curate_inputs(generated: Path, tmp_path: Path) -> None:
     one_line(curate_cli(broken, tmp_path / "c2"), "not a readable Parquet file")
     done = tmp_path / "done"
     assert curate_cli(generated, done).returncode == 0
-    before = {p: p.read_bytes() for p in done.rglob("*") if p.is_file()}
+    before = snapshot(done)
     one_line(curate_cli(generated, done, "--set", "curate.filters.form={min_words=5}"), "holds another run's data")
-    assert {p: p.read_bytes() for p in done.rglob("*") if p.is_file()} == before
+    assert snapshot(done) == before

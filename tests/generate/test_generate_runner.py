@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import scripted_config
+from conftest import scripted_config, snapshot
 from synthloop.config import load_config
 from synthloop.errors import UserError
 from synthloop.generate.runner import generate
@@ -72,12 +72,12 @@ def test_story_missing_words_is_retried_with_new_seed(tmp_path: Path) -> None:
 def test_folder_of_another_run_is_refused_and_left_intact(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=5)
     generate(load_config(config))
-    snapshot = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    before = snapshot(tmp_path / "out")
     with pytest.raises(UserError, match="holds another run's data \\(different seed\\)"):
         generate(load_config(config, ["run.seed=8"]))
     with pytest.raises(UserError, match="different backend_options"):
         generate(load_config(config, ["backend.options.temperature=0.1"]))
-    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == snapshot
+    assert snapshot(tmp_path / "out") == before
 
 
 def test_non_empty_foreign_folder_is_refused(tmp_path: Path) -> None:
