@@ -24,9 +24,10 @@ def used_word_counts(texts: list[str], vocabulary: Vocabulary) -> Counter[str]:
     return counts
 
 
-def text_coverage(texts: list[str], vocabulary: Vocabulary) -> dict[str, Any]:
-    """How much of the vocabulary a set of stories uses; works for a reference corpus too."""
-    used = used_word_counts(texts, vocabulary)
+def text_coverage(texts: list[str], vocabulary: Vocabulary, used: Counter[str] | None = None) -> dict[str, Any]:
+    """How much of the vocabulary a set of stories uses; works for a reference corpus too.
+    `used`: used_word_counts(texts), when the caller already has them."""
+    used = used_word_counts(texts, vocabulary) if used is None else used
     by_rank = sorted(vocabulary.entries, key=lambda e: e.rank)
     rare = {e.word for e in by_rank[len(by_rank) // 2 :]}
     return {
@@ -41,9 +42,10 @@ def text_coverage(texts: list[str], vocabulary: Vocabulary) -> dict[str, Any]:
 
 def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
     """Vocabulary coverage of a dataset, with the words its prompts requested."""
-    result = text_coverage([r.text for r in records], vocabulary)
+    texts = [r.text for r in records]
+    used = used_word_counts(texts, vocabulary)
+    result = text_coverage(texts, vocabulary, used)
     requested = {w for r in records for w in r.words.values()}
-    used = used_word_counts([r.text for r in records], vocabulary)
     sampled_pos = [e for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
     result.update(
         requested_words=len(requested),

@@ -58,9 +58,10 @@ def uses_word(tokens: Iterable[str] | frozenset[str] | set[str], word: str, pos:
     return not token_set.isdisjoint(surface_forms(word, pos))
 
 
-def missing_words(text: str, words: dict[str, str]) -> list[str]:
-    """The roles (noun/verb/adjective/...) whose word does not appear in `text` in any inflection."""
-    tokens = set(word_tokens(text))
+def missing_words(text: str, words: dict[str, str], tokens: set[str] | None = None) -> list[str]:
+    """The roles (noun/verb/adjective/...) whose word does not appear in `text` in any inflection.
+    `tokens`: the text's word_tokens as a set, when the caller already has them."""
+    tokens = set(word_tokens(text)) if tokens is None else tokens
     return [role for role, word in words.items() if not uses_word(tokens, word, role if role in UPOS else None)]
 
 
