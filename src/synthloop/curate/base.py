@@ -10,7 +10,7 @@ that check off. Filters are plugins: register a class through the `register_filt
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,14 +24,19 @@ class FilterOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Filter(ABC):
+OptionsT = TypeVar("OptionsT", bound=FilterOptions)
+
+
+class Filter(ABC, Generic[OptionsT]):
+    """Subclass as `Filter[MyOptions]`, so `self.options` is typed as the filter's own options."""
+
     name: ClassVar[str]
     Options: ClassVar[type[FilterOptions]] = FilterOptions
     stateful: ClassVar[bool] = False  # dedup-like: decisions depend on what was kept before
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: OptionsT, context: dict[str, Any]) -> None:
         """`context` holds run-wide things: the vocabulary, the dataset manifest."""
-        self.options = options
+        self.options: OptionsT = options
         self.context = context
 
     @abstractmethod
@@ -42,14 +47,14 @@ class Filter(ABC):
         """Override when a filter is faster on a batch (a vectorised model); the default calls filter()."""
         return [self.filter(record, view) for record, view in zip(records, views, strict=True)]
 
-    def prepare(self, records: list[Record], views: list[TextView]) -> None:  # noqa: B027 (optional hook)
+    def prepare(self, records: list[Record], views: list[TextView]) -> None:
         """Stateful filters: precompute per-record work for a batch (signatures, embeddings) before the
         record-by-record decisions."""
 
-    def remember(self, record: Record, view: TextView) -> None:  # noqa: B027 (optional hook)
+    def remember(self, record: Record, view: TextView) -> None:
         """Stateful filters: add a kept record to the index (also called for records kept before a resume)."""
 
-    def close(self) -> None:  # noqa: B027 (optional hook)
+    def close(self) -> None:
         """Release resources."""
 
     def score(self, record: Record, key: str, value: float) -> None:

@@ -53,13 +53,12 @@ def read_eval_set(path: Path) -> list[tuple[str, str]]:
     return items
 
 
-class Decontaminate(Filter):
+class Decontaminate(Filter[DecontaminateOptions]):
     name = "decontam"
     Options = DecontaminateOptions
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: DecontaminateOptions, context: dict[str, Any]) -> None:
         super().__init__(options, context)
-        assert isinstance(options, DecontaminateOptions)
         self.index: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self.items: list[tuple[str, int]] = []  # (id, number of distinct n-grams)
         if options.eval_set is not None:
@@ -71,7 +70,6 @@ class Decontaminate(Filter):
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options
-        assert isinstance(options, DecontaminateOptions)
         if not self.items:
             return True
         hits: dict[int, int] = defaultdict(int)

@@ -14,7 +14,7 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(normalize(text).encode(), digest_size=8).digest(), "little")
 
 
-class ExactDedup(Filter):
+class ExactDedup(Filter[FilterOptions]):
     name = "exact"
     stateful = True
 

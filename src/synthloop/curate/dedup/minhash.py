@@ -37,14 +37,13 @@ def shingles(words: list[str], n: int) -> list[str]:
     return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
-class MinHashDedup(Filter):
+class MinHashDedup(Filter[MinHashOptions]):
     name = "minhash"
     Options = MinHashOptions
     stateful = True
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: MinHashOptions, context: dict[str, Any]) -> None:
         super().__init__(options, context)
-        assert isinstance(options, MinHashOptions)
         try:
             import rensa
         except ImportError as error:
@@ -56,7 +55,6 @@ class MinHashDedup(Filter):
 
     def signature(self, record: Record, view: TextView) -> Any:
         options = self.options
-        assert isinstance(options, MinHashOptions)
         cached = view._cache.get("minhash")
         if cached is None:
             cached = self._rensa.RMinHash(num_perm=options.num_perm, seed=options.seed)
@@ -66,7 +64,6 @@ class MinHashDedup(Filter):
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options
-        assert isinstance(options, MinHashOptions)
         minhash = self.signature(record, view)
         digest = np.asarray(minhash.digest(), dtype=np.uint32)
         best, best_key = 0.0, -1

@@ -28,14 +28,13 @@ class SemanticOptions(FilterOptions):
     seed: int = 0
 
 
-class SemanticDedup(Filter):
+class SemanticDedup(Filter[SemanticOptions]):
     name = "semantic"
     Options = SemanticOptions
     stateful = True
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: SemanticOptions, context: dict[str, Any]) -> None:
         super().__init__(options, context)
-        assert isinstance(options, SemanticOptions)
         from synthloop.embeddings.static import load_static
 
         self.embedder = load_static()
@@ -54,7 +53,6 @@ class SemanticDedup(Filter):
             vectors = self.embedder.encode([v.text for v in missing]) - self.centre
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
             options = self.options
-            assert isinstance(options, SemanticOptions)
             signs = (vectors @ self.planes > 0).reshape(len(missing), options.tables, options.bits)
             keys = (signs * self.powers[:, None, :]).sum(-1)  # (B, tables)
             for view, vector, key in zip(missing, vectors, keys, strict=True):
@@ -70,7 +68,6 @@ class SemanticDedup(Filter):
     def filter(self, record: Record, view: TextView) -> Verdict:
         self.embed([view])
         options = self.options
-        assert isinstance(options, SemanticOptions)
         vector, keys = self._embedding(view)
         candidates = {i for table, key in enumerate(keys) for i in self.buckets[table].get(key, ())}
         if not candidates:

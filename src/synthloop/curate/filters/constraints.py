@@ -8,7 +8,7 @@ import re
 from synthloop.curate.base import Filter, FilterOptions, Verdict
 from synthloop.curate.text import TextView, normalize
 from synthloop.records import Record
-from synthloop.vocab.inflection import UPOS, uses_word
+from synthloop.vocab.inflection import missing_words
 
 QUOTES = re.compile(r"[\"“”«»]")
 
@@ -19,18 +19,15 @@ class ConstraintOptions(FilterOptions):
     check_dialogue: bool = True  # feature Dialogue: at least one pair of quotation marks
 
 
-class Constraints(Filter):
+class Constraints(Filter[ConstraintOptions]):
     name = "constraints"
     Options = ConstraintOptions
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options
-        assert isinstance(options, ConstraintOptions)
         reasons = []
         if options.require_words and record.words:
-            tokens = set(view.words)
-            missing = [role for role, word in record.words.items()
-                       if not uses_word(tokens, word, role if role in UPOS else None)]  # fmt: skip
+            missing = missing_words(record.text, record.words, set(view.words))
             self.score(record, "words_used", 1 - len(missing) / len(record.words))
             record.meta["missing"] = missing
             reasons += [f"missing_{role}" for role in missing]

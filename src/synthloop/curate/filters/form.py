@@ -56,13 +56,12 @@ def repeated_ngram_fraction(words: list[str], n: int) -> float:
     return sum(covered) / len(words)
 
 
-class Form(Filter):
+class Form(Filter[FormOptions]):
     name = "form"
     Options = FormOptions
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         o = self.options
-        assert isinstance(o, FormOptions)
         reasons = []
         words = view.plain_words
         self.score(record, "words", len(words))

@@ -60,13 +60,12 @@ class ReadabilityOptions(FilterOptions):
     max_grade: float | None = Field(7.0)
 
 
-class Readability(Filter):
+class Readability(Filter[ReadabilityOptions]):
     name = "readability"
     Options = ReadabilityOptions
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options
-        assert isinstance(options, ReadabilityOptions)
         grade = flesch_kincaid_grade(record.text, sentence_count(view))
         self.score(record, "fk_grade", grade)
         if options.max_grade is not None and grade > options.max_grade:

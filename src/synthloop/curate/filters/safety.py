@@ -47,13 +47,12 @@ def load_terms(extra: Path | None) -> dict[str, tuple[str, str]]:
     return forms
 
 
-class Safety(Filter):
+class Safety(Filter[SafetyOptions]):
     name = "safety"
     Options = SafetyOptions
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: SafetyOptions, context: dict[str, Any]) -> None:
         super().__init__(options, context)
-        assert isinstance(options, SafetyOptions)
         self.terms = load_terms(options.extra_terms_file) if options.use_term_list else {}
         self._predict: Any = None
         if options.max_profanity_probability is not None:
@@ -70,7 +69,6 @@ class Safety(Filter):
 
     def filter_batch(self, records: list[Record], views: list[TextView]) -> list[Verdict]:
         options = self.options
-        assert isinstance(options, SafetyOptions)
         probabilities = self._predict([r.text for r in records]) if self._predict is not None else None
         verdicts: list[Verdict] = []
         for index, (record, view) in enumerate(zip(records, views, strict=True)):

@@ -25,11 +25,11 @@ class VocabularyOptions(FilterOptions):
     max_listed: int = Field(20, ge=0)  # OOV words recorded on the record
 
 
-class VocabularyFilter(Filter):
+class VocabularyFilter(Filter[VocabularyOptions]):
     name = "vocab"
     Options = VocabularyOptions
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: VocabularyOptions, context: dict[str, Any]) -> None:
         super().__init__(options, context)
         self.words = context["vocabulary"].words
 
@@ -38,7 +38,6 @@ class VocabularyFilter(Filter):
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options
-        assert isinstance(options, VocabularyOptions)
         names = {m.lower() for m in CAPITALISED.findall(record.text)}
         counted = [t for t in view.words if "-" not in t and not t.isdigit() and t not in names]
         oov = [t for t in counted if not self.in_vocabulary(t)]
