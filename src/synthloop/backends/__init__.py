@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synthloop.backends.embedded import EmbeddedBackend
 from synthloop.backends.openai import OpenAIBackend
+from synthloop.backends.transformers import TransformersBackend
 from synthloop.plugins import Register, hookimpl
 
 
@@ -11,3 +12,4 @@ from synthloop.plugins import Register, hookimpl
 def register_backends(register: Register) -> None:
     register(EmbeddedBackend)
     register(OpenAIBackend)
+    register(TransformersBackend)
