@@ -115,7 +115,7 @@ class TransformersBackend(Backend):
         if self._tokenizer.pad_token_id is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
         dtype = getattr(torch, dtype_name)
-        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=dtype, **extra)
+        model: Any = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=dtype, **extra)
         self._model = model.to(self._device).eval()
         if opts.compile and self._device == "cuda":
             self._model.forward = torch.compile(self._model.forward, dynamic=True)
