@@ -184,6 +184,56 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+REVIEW_ACTIONS = ("serve", "add-user", "apply", "export", "stats")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import json
+
+    action, *rest = args.action or ["serve"]
+    if action not in REVIEW_ACTIONS:
+        raise UserError(f"review {action}: expected one of {', '.join(REVIEW_ACTIONS)}")
+    if (action == "add-user") != bool(rest) or len(rest) > 1:
+        raise UserError("usage: synthloop review add-user NAME --in DATASET" if action == "add-user"
+                        else f"review {action}: unexpected argument {rest[0]!r}")  # fmt: skip
+    if action == "serve":
+        try:
+            from synthloop.review.app import serve
+        except ImportError as error:
+            raise UserError(f"the review app needs {error.name}: pip install 'synthloop[review]'") from error
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"review: serving on {args.host}: reviewers' tokens travel unencrypted; put TLS in front")
+        print(f"review: http://{args.host}:{args.port}/  (Ctrl-C stops; decisions are saved as they are made)")
+        serve(args.input, args.host, args.port, args.db)
+    elif action == "add-user":
+        from synthloop.review.store import ReviewStore, default_db
+        from synthloop.store.dataset import Dataset
+
+        dataset = Dataset.open(args.input)
+        token = ReviewStore(args.db or default_db(dataset.root)).add_reviewer(rest[0])
+        print(f"reviewer {rest[0]} added; token (shown once, keep it secret):\n{token}")
+    elif action in ("apply", "export"):
+        if args.out is None:
+            raise UserError(f"review {action}: --out is required")
+        if action == "apply":
+            from synthloop.review.apply import apply_review
+
+            stats = apply_review(args.input, args.out, args.db, args.on_conflict)
+            print(f"reviewed dataset: {args.out}  kept {stats['kept']}, excluded {stats['excluded']}; "
+                  f"{json.dumps(stats['counts'])}")  # fmt: skip
+        else:
+            from synthloop.review.export import export
+
+            count = export(args.input, args.out, args.format, args.db)
+            print(f"exported {count} stories with their decisions ({args.format}): {args.out}")
+    else:
+        from synthloop.review.agreement import agreement
+        from synthloop.review.apply import open_review
+
+        print(json.dumps(agreement(open_review(args.input, args.db)[1].decisions()), indent=1))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synthloop", description="Synthetic TinyStories-style data for small LMs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -258,6 +308,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="results JSON (default: <model>/eval.json)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(func=cmd_eval)
+
+    review = commands.add_parser("review", help="the human review web app, and applying its decisions to the data")
+    review.add_argument("action", nargs="*", metavar="ACTION",
+                        help="serve (default) | add-user NAME | apply | export | stats")  # fmt: skip
+    review.add_argument("--in", dest="input", type=Path, required=True, help="a dataset folder (usually curated)")
+    review.add_argument("--db", type=Path, help="review database (default: <dataset>/review/review.sqlite)")
+    review.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
+    review.add_argument("--port", type=int, default=8000)
+    review.add_argument("--out", type=Path, help="apply: the reviewed dataset folder; export: the output path")
+    review.add_argument("--format", default="jsonl", help="export: jsonl | argilla")
+    review.add_argument("--on-conflict", default="reject", help="apply: reject | accept | latest")
+    review.set_defaults(func=cmd_review)
 
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True)

@@ -137,9 +137,27 @@ def reference_section(m: dict[str, Any]) -> str:
     )
 
 
+def review_section(m: dict[str, Any]) -> str:
+    review = m.get("review")
+    if not review:
+        return ""
+    rows = [[html.escape(name), number(m, f"review/counts/{name}", 0)] for name in review["counts"]]
+    pairs = [[html.escape(" & ".join(p["reviewers"])), str(p["items"]), number(m, f"review/agreement/pairs/{i}/kappa")]
+             for i, p in enumerate(review["agreement"]["pairs"])]  # fmt: skip
+    return (
+        f"<h2>Human review</h2><p>{number(m, 'review/decisions', 0)} decisions; kept "
+        f"{number(m, 'review/kept', 0)}, excluded {number(m, 'review/excluded', 0)}; "
+        f"{number(m, 'review/agreement/items_double_reviewed', 0)} items double-reviewed, Cohen's kappa "
+        f"{number(m, 'review/agreement/kappa')}, {number(m, 'review/agreement/conflicts', 0)} conflicts "
+        f"(resolved by rule: {html.escape(str(review['on_conflict']))}).</p>"
+        f"{table(['outcome (part before->after, status)', 'stories'], rows)}"
+        f"{table(['reviewers', 'shared items', 'kappa'], pairs) if pairs else ''}"
+    )
+
+
 def render(metrics: dict[str, Any], title: str) -> str:
     sections = [diversity_section(metrics), coverage_section(metrics), constraints_section(metrics),
-                bias_section(metrics), reference_section(metrics)]  # fmt: skip
+                review_section(metrics), bias_section(metrics), reference_section(metrics)]  # fmt: skip
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='note'>synthloop report; "

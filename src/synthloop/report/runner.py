@@ -41,11 +41,16 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
         raise UserError(f"{source}: no stories to report on (data/ is empty)")
     every = kept + list(dataset.iter_records("excluded"))
     stats_path = dataset.root / "stats.json"
-    curation = json.loads(stats_path.read_text()) if stats_path.exists() else None
+    review = dataset.manifest.get("review") if dataset.manifest.get("kind") == "review" else None
+    if review is not None:  # a reviewed dataset: curation counts live with the curated source
+        stats_path = Path(str(dataset.manifest.get("source", ""))) / "stats.json"
+    curation = json.loads(stats_path.read_text()) if stats_path.is_file() else None
     reference_texts = read_texts(reference) if reference else None
     metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
                               str(reference) if reference else None, seed)  # fmt: skip
     metrics["source"] = str(dataset.root)
+    if review is not None:
+        metrics["review"] = review
     out = Path(out)
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     atomic_write_text(out / "index.html", render(metrics, f"synthloop report: {dataset.root.name}"))

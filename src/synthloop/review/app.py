@@ -1,0 +1,258 @@
+"""The review web app (FastAPI, server-rendered HTML, one small script for keyboard shortcuts).
+
+Pages: / (queues with counts and progress), /q/<queue> (the reviewer's next undecided item), /q/<queue>/<index>
+(an item), /stats (agreement and conflicts). JSON: /api/items/<id>, /api/items/<id>/decisions, /api/stats.
+Model output is untrusted: templates autoescape everything, and the Content-Security-Policy allows only this
+server's own script, so even a story that slipped past escaping could not run code. Needs the `review` extra.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader
+
+from synthloop.records import Record
+from synthloop.review import auth
+from synthloop.review.agreement import agreement
+from synthloop.review.items import highlight, load_items
+from synthloop.review.store import REASONS, ReviewStore, conflicts, default_db
+from synthloop.review.validate import InvalidInput, decision_input, parse_form
+from synthloop.store.dataset import Dataset
+
+QUEUES = {
+    "random": "Random sample",
+    "lowest": "Lowest quality scores first",
+    "flagged": "Flagged or rejected by filters",
+    "mine": "My history",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # "no-referrer" makes Chromium send "Origin: null" on form posts
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
+    dataset = Dataset.open(dataset_path)
+    store = ReviewStore(db_path or default_db(dataset.root))
+    records, items = load_items(dataset)
+    store.sync_items(items)
+    templates = Environment(loader=PackageLoader("synthloop.review", "templates"), autoescape=True)
+    static = importlib.resources.files("synthloop.review") / "static"
+    app = FastAPI(title="synthloop review", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(templates.get_template(name).render(dataset=dataset.root.name, **values), status)
+
+    def who(request: Request) -> tuple[str | None, str, bool]:
+        token, from_cookie = auth.request_token(dict(request.headers), dict(request.cookies))
+        return store.reviewer_for(token), token, from_cookie
+
+    def unauthorized(request: Request, message: str = "log in with your reviewer token") -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, 401, headers={"WWW-Authenticate": "Bearer"})
+        return page("login.html", 401, message=message)
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status)
+        return page("message.html", status, title=f"Error {status}", message=message)
+
+    def queue_state(queue: str, reviewer: str) -> dict[str, Any]:
+        ids = store.queue_ids(queue, reviewer)
+        mine, anyone = store.decided_by(reviewer), store.decided_by_anyone()
+        done = sum(i in mine for i in ids)
+        progress = round(100 * done / len(ids)) if ids else 100
+        return {"name": queue, "title": QUEUES[queue], "total": len(ids), "mine": done,
+                "anyone": sum(i in anyone for i in ids), "progress": progress}  # fmt: skip
+
+    def item_view(record: Record, reviewer: str, token: str) -> dict[str, Any]:
+        decisions = store.decisions(record.id)
+        edits = [d for d in decisions if d.action == "edit"]
+        current = edits[-1].text if edits else record.text
+        return {
+            "record": record,
+            "segments": highlight(current or "", record.words),
+            "current_text": current,
+            "original_segments": highlight(record.text, record.words) if edits else None,
+            "decisions": decisions,
+            "conflict": conflicts(decisions).get(record.id),
+            "seen": max((d.id for d in decisions), default=""),
+            "scores": sorted(record.scores.items()),
+            "csrf": auth.csrf_token(token),
+            "reasons": REASONS,
+            "reviewer": reviewer,
+            "mine": [d for d in decisions if d.reviewer == reviewer],
+        }
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page() -> Response:
+        return page("login.html")
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        try:
+            token = parse_form(await request.body()).get("token", "").strip()
+        except InvalidInput as problem:
+            return error(request, 400, str(problem))
+        if store.reviewer_for(token) is None:
+            return page("login.html", 401, message="unknown token")
+        response = RedirectResponse("/", 303)
+        response.set_cookie(auth.COOKIE, token, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        reviewer, token, _ = who(request)
+        form = parse_form(await request.body())
+        if reviewer is None or not auth.csrf_ok(token, form.get("csrf", "")):
+            return error(request, 403, "logout needs a valid session and CSRF token")
+        response = RedirectResponse("/login", 303)
+        response.delete_cookie(auth.COOKIE, path="/")
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> Response:
+        reviewer, token, _ = who(request)
+        if reviewer is None:
+            return unauthorized(request)
+        states = [queue_state(q, reviewer) for q in QUEUES]
+        return page("index.html", reviewer=reviewer, queues=states, csrf=auth.csrf_token(token),
+                    stats=agreement(store.decisions()))  # fmt: skip
+
+    @app.get("/q/{queue}")
+    def next_in_queue(request: Request, queue: str) -> Response:
+        reviewer, _, _ = who(request)
+        if reviewer is None:
+            return unauthorized(request)
+        if queue not in QUEUES:
+            return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
+        ids = store.queue_ids(queue, reviewer)
+        mine = store.decided_by(reviewer)
+        index = 0 if queue == "mine" else next((i for i, item in enumerate(ids) if item not in mine), None)
+        if index is None or not ids:
+            return page("message.html", title=QUEUES[queue], message="Nothing left to review in this queue.")
+        return RedirectResponse(f"/q/{queue}/{index}", 303)
+
+    @app.get("/q/{queue}/{index}", response_class=HTMLResponse)
+    def item_page(request: Request, queue: str, index: int) -> Response:
+        reviewer, token, _ = who(request)
+        if reviewer is None:
+            return unauthorized(request)
+        if queue not in QUEUES:
+            return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
+        ids = store.queue_ids(queue, reviewer)
+        if not 0 <= index < len(ids):
+            return error(request, 404, f"queue {queue!r} has {len(ids)} items; no item at position {index}")
+        view = item_view(records[ids[index]], reviewer, token)
+        return page("item.html", queue=queue_state(queue, reviewer), index=index, count=len(ids), **view)
+
+    @app.post("/items/{item_id}/decisions")
+    async def decide_form(request: Request, item_id: str) -> Response:
+        reviewer, token, from_cookie = who(request)
+        if reviewer is None:
+            return unauthorized(request)
+        try:
+            form = parse_form(await request.body())
+        except InvalidInput as problem:
+            return error(request, 400, str(problem))
+        if from_cookie and (
+            not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(token, form.get("csrf", ""))
+        ):
+            return error(request, 403, "missing or wrong CSRF token (reload the page and try again)")
+        if item_id not in records:
+            return error(request, 404, f"unknown item id {item_id!r}")
+        try:
+            submitted = decision_input(form)
+        except InvalidInput as problem:
+            return error(request, 400, str(problem))
+        store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
+                     text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
+        queue = form.get("queue") if form.get("queue") in QUEUES else "random"
+        index = form.get("index", "0")
+        if queue == "mine" or submitted.action == "tag":  # stay on the item
+            return RedirectResponse(f"/q/{queue}/{int(index) if index.isdigit() else 0}", 303)
+        return RedirectResponse(f"/q/{queue}", 303)
+
+    @app.get("/stats", response_class=HTMLResponse)
+    def stats_page(request: Request) -> Response:
+        reviewer, _, _ = who(request)
+        if reviewer is None:
+            return unauthorized(request)
+        decisions = store.decisions()
+        return page("stats.html", reviewer=reviewer, stats=agreement(decisions), conflicts=conflicts(decisions))
+
+    @app.get("/api/stats")
+    def stats_json(request: Request) -> Response:
+        if who(request)[0] is None:
+            return unauthorized(request)
+        decisions = store.decisions()
+        return JSONResponse(agreement(decisions) | {"conflict_items": conflicts(decisions)})
+
+    @app.get("/api/items/{item_id}")
+    def item_json(request: Request, item_id: str) -> Response:
+        if who(request)[0] is None:
+            return unauthorized(request)
+        if item_id not in records:
+            return error(request, 404, f"unknown item id {item_id!r}")
+        record = records[item_id]
+        return JSONResponse({"id": item_id, "text": record.text, "words": record.words, "features": record.features,
+                             "flags": record.flags, "scores": record.scores,
+                             "decisions": [_decision_dict(d) for d in store.decisions(item_id)]})  # fmt: skip
+
+    @app.post("/api/items/{item_id}/decisions")
+    async def decide_json(request: Request, item_id: str) -> Response:
+        reviewer, _, from_cookie = who(request)
+        if reviewer is None:
+            return unauthorized(request)
+        if from_cookie:
+            return error(request, 403, "the JSON API needs the token in an Authorization: Bearer header")
+        if item_id not in records:
+            return error(request, 404, f"unknown item id {item_id!r}")
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(request, 400, "request body: expected a JSON object")
+        if not isinstance(body, dict):
+            return error(request, 400, "request body: expected a JSON object")
+        try:
+            submitted = decision_input(body)
+        except InvalidInput as problem:
+            return error(request, 400, str(problem))
+        decision = store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
+                                text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
+        return JSONResponse(_decision_dict(decision), 201)
+
+    @app.get("/static/{name}")
+    def static_file(name: str) -> Response:
+        types = {"review.js": "text/javascript", "review.css": "text/css"}
+        if name not in types:
+            return Response("not found", 404)
+        return Response((static / name).read_text(encoding="utf-8"), media_type=types[name])
+
+    return app
+
+
+def _decision_dict(decision: Any) -> dict[str, Any]:
+    return {name: getattr(decision, name) for name in decision.__slots__}
+
+
+def serve(dataset_path: Path, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None) -> None:
+    import uvicorn
+
+    app = create_app(dataset_path, db_path)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
