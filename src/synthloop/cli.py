@@ -184,6 +184,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collapse(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from synthloop.collapse.config import PRESETS, LabConfig
+    from synthloop.collapse.lab import run_lab
+    from synthloop.collapse.report import COLUMNS, value, write_report
+    from synthloop.config import format_validation_error
+
+    if args.preset not in PRESETS:
+        raise UserError(f"--preset {args.preset!r}: expected one of {', '.join(PRESETS)}")
+    settings = dict(PRESETS[args.preset]) | {"real": args.real, "out": args.out}
+    for name in ("generations", "documents", "steps", "seed", "threads"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.regimes:
+        settings["regimes"] = [r.strip() for r in args.regimes.split(",") if r.strip()]
+    try:
+        cfg = LabConfig(**settings)
+    except ValidationError as error:
+        raise UserError(format_validation_error("collapse", error)) from error
+    results = run_lab(cfg)
+    results["real_source"] = str(args.real)
+    page = write_report(results, args.out)
+    print("regime        gen  " + "  ".join(f"{title[:22]:>22}" for _, title, _ in COLUMNS[:5]))
+    for regime, rows in results["regimes"].items():
+        for row in rows:
+            cells = "  ".join(f"{value(row, key):>22.{digits}f}" for key, _, digits in COLUMNS[:5])
+            print(f"{regime:<13} {row['generation']:>3}  {cells}")
+    print(f"report: {page}  (metrics.json and PNG plots beside it; wall {results['wall_s']:.0f} s)")
+    return 0
+
+
 REVIEW_ACTIONS = ("serve", "add-user", "apply", "export", "stats")
 
 
@@ -308,6 +340,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="results JSON (default: <model>/eval.json)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(func=cmd_eval)
+
+    collapse = commands.add_parser("collapse", help="the model-collapse lab: train on model output, generation after "
+                                   "generation, under several data regimes")  # fmt: skip
+    collapse.add_argument("--real", type=Path, required=True, help="real human text (JSONL or dataset)")
+    collapse.add_argument("--out", type=Path, required=True)
+    collapse.add_argument("--preset", default="cpu", help="cpu (under 30 min on 2 cores) | miniature (seconds)")
+    collapse.add_argument("--generations", type=int)
+    collapse.add_argument("--regimes", help="comma-separated: replace, accumulate, mix:<real fraction>")
+    collapse.add_argument("--documents", type=int, help="real training documents (and samples per generation)")
+    collapse.add_argument("--steps", type=int, help="training steps per generation")
+    collapse.add_argument("--seed", type=int)
+    collapse.add_argument("--threads", type=int)
+    collapse.set_defaults(func=cmd_collapse)
 
     review = commands.add_parser("review", help="the human review web app, and applying its decisions to the data")
     review.add_argument("action", nargs="*", metavar="ACTION",

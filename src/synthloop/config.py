@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +28,9 @@ class RunConfig(Section):
     curated_out: Path | None = None  # `synthloop run` curates into this folder; None: "<out>-curated"
     report_out: Path | None = None  # ... and reports into this one; None: "<out>-report"
     reference: Path | None = None  # human stories the report compares with (skipped when the file is absent)
+    # Collapse-loop index of the model that writes this data: 0 for a model never trained on synthloop data; a
+    # model trained on generation-g synthloop data writes generation g+1 (its run folder's lineage.json says which).
+    generation: int = Field(0, ge=0)
 
 
 class VocabConfig(Section):
@@ -57,6 +60,19 @@ class CurateConfig(Section):
     filters: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-filter options, e.g. filters.form
 
 
+class GuardConfig(Section):
+    """The live collapse guard (synthloop/collapse/guard.py): bounds on the newest stories vs a reference."""
+
+    reference: Path | None = None  # real corpus or an earlier run (JSONL or dataset); None: the guard is off
+    window: int = Field(500, ge=20)  # newest stories measured at each check
+    check_every: int = Field(250, ge=1)  # stories between checks
+    min_stories: int = Field(100, ge=10)  # no verdict before this many stories
+    min_distinct_2_ratio: float | None = Field(0.7, gt=0)
+    min_tail_coverage_ratio: float | None = Field(0.3, gt=0)
+    max_js_divergence: float | None = Field(0.6, gt=0, le=1)
+    action: Literal["warn", "stop"] = "warn"
+
+
 class Config(Section):
     run: RunConfig = Field(default_factory=lambda: RunConfig())
     vocab: VocabConfig = Field(default_factory=lambda: VocabConfig())
@@ -64,6 +80,7 @@ class Config(Section):
     backend: PluginConfig = Field(default_factory=lambda: PluginConfig(name="embedded"))
     generate: GenerateConfig = Field(default_factory=lambda: GenerateConfig())
     curate: CurateConfig = Field(default_factory=lambda: CurateConfig())
+    guard: GuardConfig = Field(default_factory=lambda: GuardConfig())
 
 
 def format_validation_error(source: str, error: ValidationError, prefix: str = "") -> str:

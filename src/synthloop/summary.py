@@ -18,6 +18,13 @@ def print_generate_summary(result: GenerateResult) -> None:
         f"in {result.seconds:.1f} s ({result.tokens_per_s:.1f} tok/s)"
     )
     print(f"all three words used: {result.all_words_used}/{result.stories} ({result.all_words_rate:.0%})")
+    if result.guard:
+        last = result.guard["last"]
+        print(
+            f"collapse guard: {result.guard['verdict']} ({result.guard['failed_checks']} of {result.guard['checks']} "
+            f"checks failed; last: distinct-2 ratio {last['distinct_2_ratio']:.2f}, tail coverage ratio "
+            f"{last['tail_coverage_ratio']:.2f}, JS divergence {last['js_divergence']:.2f}); {result.out}/guard.json"
+        )
 
 
 def print_curate_summary(result: CurateResult) -> None:

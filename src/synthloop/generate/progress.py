@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -32,3 +33,10 @@ class GenerationProgress:
     def update(self, records: list[Record], resumed: bool, tokens: int, seconds: float) -> None:
         rate = tokens / seconds if seconds > 0 else 0.0
         self._progress.update(self._task, advance=len(records), rate=rate)
+
+    def note(self, message: str) -> None:
+        """A line above the bar (or on stderr without one): e.g. the collapse guard's warnings."""
+        if self.enabled:
+            self._progress.console.print(message)
+        else:
+            print(message, file=sys.stderr)

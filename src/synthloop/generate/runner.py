@@ -53,6 +53,7 @@ class GenerateResult:
     seconds: float = 0.0  # wall time of this invocation
     all_words_used: int = 0
     resumed: int = 0  # records found already done
+    guard: dict[str, Any] | None = None  # the collapse guard's summary, when [guard] has a reference
 
     @property
     def tokens_per_s(self) -> float:
@@ -89,7 +90,7 @@ def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabula
         "max_attempts": cfg.generate.max_attempts,
         "min_words": cfg.generate.min_words,
         "shard_size": cfg.generate.shard_size,
-    }
+    } | ({"generation": cfg.run.generation} if cfg.run.generation else {})
 
 
 def open_output(out: Path, settings: dict[str, Any]) -> Dataset:
@@ -125,8 +126,16 @@ def generate(cfg: Config) -> GenerateResult:
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
     dataset = open_output(Path(cfg.run.out), settings)
     result = GenerateResult(out=dataset.root)
-    step = GenerateStep(recipe, backend, cfg.generate.max_attempts, cfg.generate.batch_size, cfg.generate.min_words)
+    step = GenerateStep(recipe, backend, cfg.generate.max_attempts, cfg.generate.batch_size, cfg.generate.min_words,
+                        generation=cfg.run.generation)  # fmt: skip
     started = time.perf_counter()
+    guard = None
+    if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
+        print(f"guard: reference {cfg.guard.reference} not found; the collapse guard is off for this run")
+    elif cfg.guard.reference is not None:
+        from synthloop.collapse.guard import CollapseGuard
+
+        guard = CollapseGuard(cfg.guard, dataset.root, warn=lambda message: progress.note(message), seed=cfg.run.seed)
 
     def count(records: list[Record], resumed: bool) -> None:
         for record in records:
@@ -141,6 +150,8 @@ def generate(cfg: Config) -> GenerateResult:
             else:
                 result.tokens_generated += int(record.meta.get("tokens_out_total", record.tokens_out))
         progress.update(records, resumed, result.tokens_generated, time.perf_counter() - started)
+        if guard is not None:
+            guard.observe(records)
 
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
@@ -155,6 +166,8 @@ def generate(cfg: Config) -> GenerateResult:
             )
         finally:
             backend.close()
+        if guard is not None:
+            result.guard = guard.finish()
     result.seconds = time.perf_counter() - started
     dataset.manifest.update(
         n=cfg.run.n,

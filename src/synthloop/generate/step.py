@@ -39,8 +39,15 @@ def quality(record: Record, min_words: int) -> tuple[int, int, int, int]:
 
 class GenerateStep:
     def __init__(
-        self, recipe: Recipe, backend: Backend, max_attempts: int = 1, batch_size: int = 8, min_words: int = 0
+        self,
+        recipe: Recipe,
+        backend: Backend,
+        max_attempts: int = 1,
+        batch_size: int = 8,
+        min_words: int = 0,
+        generation: int = 0,
     ) -> None:
+        self.generation = generation  # collapse-loop index of the writing model, recorded on every story
         self.min_words = min_words
         self.recipe = recipe
         self.backend = backend
@@ -85,6 +92,7 @@ class GenerateStep:
     def finish(self, prompt: Record, completion: Completion, attempt: int) -> Record:
         story = copy.deepcopy(prompt)
         story.backend = self.backend.name
+        story.generation = self.generation
         story.model = completion.model or self.backend.model_name
         story.params = self.backend.options.sampling() | {"seed": attempt_seed(prompt, attempt)}
         story.finish_reason = completion.finish_reason

@@ -155,9 +155,27 @@ def review_section(m: dict[str, Any]) -> str:
     )
 
 
+def guard_section(m: dict[str, Any]) -> str:
+    guard = m.get("guard")
+    if not guard or not guard.get("summary"):
+        return ""
+    s = guard["summary"]
+    violations = "".join(f"<li>{html.escape(v)}</li>" for v in s["last"]["violations"])
+    return (
+        f"<h2>Collapse guard</h2><p>Verdict: <b>{html.escape(s['verdict'])}</b> "
+        f"({number(m, 'guard/summary/failed_checks', 0)} of {number(m, 'guard/summary/checks', 0)} checks failed, "
+        f"action {html.escape(s['action'])}). Last check after {number(m, 'guard/summary/last/stories', 0)} stories: "
+        f"distinct-2 ratio {number(m, 'guard/summary/last/distinct_2_ratio', 2)}, tail coverage ratio "
+        f"{number(m, 'guard/summary/last/tail_coverage_ratio', 2)}, JS divergence "
+        f"{number(m, 'guard/summary/last/js_divergence', 2)} (vs "
+        f"{html.escape(str(guard['config'].get('reference')))}).</p>{f'<ul>{violations}</ul>' if violations else ''}"
+    )
+
+
 def render(metrics: dict[str, Any], title: str) -> str:
     sections = [diversity_section(metrics), coverage_section(metrics), constraints_section(metrics),
-                review_section(metrics), bias_section(metrics), reference_section(metrics)]  # fmt: skip
+                review_section(metrics), guard_section(metrics), bias_section(metrics),
+                reference_section(metrics)]  # fmt: skip
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='note'>synthloop report; "

@@ -34,6 +34,26 @@ def vocabulary_for(dataset: Dataset) -> Any:
     return load_vocabulary(path)
 
 
+def find_guard(dataset: Dataset) -> dict[str, Any] | None:
+    """The collapse guard's record of the generation run behind this dataset (itself, or the run it came from)."""
+    from synthloop.collapse.guard import read_guard
+
+    folders = [dataset.root]
+    manifest = dataset.manifest
+    for _ in range(3):  # curated <- generated; reviewed <- curated <- generated
+        source = (manifest.get("settings") or {}).get("input") or manifest.get("source")
+        if not source:
+            break
+        folders.append(Path(source))
+        manifest = manifest.get("source_manifest") or {}
+    for folder in folders:
+        guard = read_guard(folder)
+        if guard is not None:
+            return {"summary": guard["summary"], "checks": len(guard["checks"]), "config": guard["config"],
+                    "from": str(folder)}  # fmt: skip
+    return None
+
+
 def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0) -> ReportResult:
     dataset = Dataset.open(source)
     kept = list(dataset.iter_records("data"))
@@ -51,6 +71,9 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     metrics["source"] = str(dataset.root)
     if review is not None:
         metrics["review"] = review
+    guard = find_guard(dataset)
+    if guard is not None:
+        metrics["guard"] = guard
     out = Path(out)
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     atomic_write_text(out / "index.html", render(metrics, f"synthloop report: {dataset.root.name}"))

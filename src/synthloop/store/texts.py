@@ -31,3 +31,20 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     if not texts:
         raise UserError(f"{path}: no stories in it")
     return texts
+
+
+def max_generation(path: Path) -> int | None:
+    """The highest collapse-loop `generation` among the stories at `path`: None for human text (a JSONL file
+    without `generation` fields), else 0 for data from a model never trained on synthloop data, g+1 for data from
+    a model trained on generation-g data."""
+    path = Path(path)
+    if path.is_dir():
+        return max((r.generation for r in Dataset.open(path).iter_records()), default=None)
+    highest = None
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if '"generation"' in line:
+                value = json.loads(line).get("generation")
+                if isinstance(value, int):
+                    highest = value if highest is None else max(highest, value)
+    return highest

@@ -59,6 +59,35 @@ def perplexity(loaded: LoadedModel, texts: list[str], max_tokens: int = 200_000)
     return {"perplexity": math.exp(mean), "loss": mean, "tokens": total_tokens}
 
 
+def per_text_perplexity(loaded: LoadedModel, texts: list[str], batch_size: int = 256) -> list[float]:
+    """Perplexity of each text on its own (from <|endoftext|> to <|endoftext|>), batched; a text longer than the
+    model's context is scored on its first context-length tokens."""
+    import torch
+
+    from synthloop.train.tokenizer import END_OF_TEXT
+
+    end = loaded.tokenizer.token_to_id(END_OF_TEXT)
+    block = loaded.model.config.block_size
+    rows = [[end, *e.ids, end][: block + 1] for e in loaded.tokenizer.encode_batch(texts)]
+    values: list[float] = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            width = max(len(r) for r in chunk)
+            ids = torch.full((len(chunk), width), end, dtype=torch.long)
+            targets = torch.full((len(chunk), width - 1), -1, dtype=torch.long)
+            for i, row in enumerate(chunk):
+                ids[i, : len(row)] = torch.tensor(row)
+                targets[i, : len(row) - 1] = torch.tensor(row[1:])
+            logits, _ = loaded.model(ids[:, :-1].to(loaded.device))
+            losses = torch.nn.functional.cross_entropy(
+                logits.float().transpose(1, 2), targets.to(loaded.device), ignore_index=-1, reduction="none"
+            )  # (B, T)
+            counts = (targets >= 0).sum(dim=1).clamp(min=1).to(loaded.device)
+            values.extend(math.exp(float(v)) for v in (losses.sum(dim=1) / counts).tolist())
+    return values
+
+
 def parse_grades(text: str) -> dict[str, float]:
     """Scores out of 10 from a grader's free text, robust to bold, '=', 'out of 10' and stray words."""
     grades: dict[str, float] = {}

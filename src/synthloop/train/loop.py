@@ -86,7 +86,10 @@ def train(cfg: TrainConfig) -> RunResult:
         if cfg.tokenizer:
             raise UserError(f"--tokenizer {cfg.tokenizer}: no such file")
         save_tokenizer(train_tokenizer((t for s in split for t in s.train), cfg.vocab_size), tokenizer_path)
+    if cfg.tokenizer and not (cfg.out / "tokenizer.json").exists():  # the run folder stays self-contained
+        atomic_write_text(cfg.out / "tokenizer.json", Path(cfg.tokenizer).read_text(encoding="utf-8"))
     tokenizer = load_tokenizer(tokenizer_path)
+    write_lineage(cfg)
     sources = data.encode_sources(split, tokenizer)
     torch.manual_seed(cfg.seed)  # the initial weights
     model = build_model(cfg, tokenizer.get_vocab_size()).to(device)
@@ -157,6 +160,20 @@ def train(cfg: TrainConfig) -> RunResult:
                      validation_loss=validations[-1] if validations else float("nan"),
                      tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
                      parameters=model.parameter_count(), device=device, curve=curve)  # fmt: skip
+
+
+def write_lineage(cfg: TrainConfig) -> None:
+    """lineage.json: the collapse-loop generation of each source, and the generation this model's output is."""
+    from synthloop.store.texts import max_generation
+    from synthloop.train.data import parse_source
+
+    sources = {spec: max_generation(parse_source(spec)[0]) for spec in cfg.sources}
+    synthetic = [g for g in sources.values() if g is not None]
+    data_generation = max(synthetic) if synthetic else None  # None: human text only
+    writes = 0 if data_generation is None else data_generation + 1
+    lineage = {"sources": sources, "data_generation": data_generation, "writes_generation": writes,
+               "note": "set run.generation to writes_generation when generating with this model"}  # fmt: skip
+    atomic_write_text(cfg.out / "lineage.json", json.dumps(lineage, indent=2, sort_keys=True) + "\n")
 
 
 def save_model(folder: Path, model: Any) -> None:

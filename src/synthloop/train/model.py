@@ -38,11 +38,19 @@ class SelfAttention(nn.Module):
         self.n_head = config.n_head
         self.dropout = config.dropout
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """`cache` (sampling only): this layer's keys and values so far, extended in place; with earlier entries
+        the input must be one new token per row."""
         batch, length, channels = x.shape  # (B, T, C)
         q, k, v = self.qkv(x).split(channels, dim=2)
         q, k, v = (t.view(batch, length, self.n_head, channels // self.n_head).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0)
+        causal = True
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+                causal = False  # one new query attends to every cached position
+            cache["k"], cache["v"] = k, v
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal, dropout_p=self.dropout if self.training else 0)
         return self.proj(y.transpose(1, 2).contiguous().view(batch, length, channels))  # (B, T, C)
 
 
@@ -55,8 +63,8 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
                                  nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))  # fmt: skip
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attention(self.norm1(x))
+    def forward(self, x: torch.Tensor, cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        x = x + self.attention(self.norm1(x), cache)
         return x + self.mlp(self.norm2(x))
 
 
@@ -90,13 +98,19 @@ class GPT(nn.Module):
         return total - (self.position_embedding.weight.numel() if non_embedding else 0)
 
     def forward(
-        self, tokens: torch.Tensor, targets: torch.Tensor | None = None
+        self,
+        tokens: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        cache: list[dict[str, torch.Tensor]] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`cache`: one dict per layer (start with empty dicts) for incremental sampling; positions continue
+        from the cached length."""
         length = tokens.shape[1]  # tokens: (B, T) int64
-        positions = torch.arange(length, device=tokens.device)
+        offset = cache[0]["k"].shape[2] if cache and "k" in cache[0] else 0
+        positions = torch.arange(offset, offset + length, device=tokens.device)
         x = self.drop(self.token_embedding(tokens) + self.position_embedding(positions))
-        for block in self.blocks:
-            x = block(x)
+        for index, block in enumerate(self.blocks):
+            x = block(x, cache[index] if cache is not None else None)
         logits = self.head(self.norm(x))  # (B, T, vocab)
         loss = None
         if targets is not None:
@@ -118,5 +132,7 @@ PRESETS: dict[str, dict[str, int]] = {
     "tiny-33m": {"n_embd": 768, "n_layer": 4, "n_head": 24, "block_size": 512},
     # Seconds on a laptop CPU: for tests and the collapse lab's miniature.
     "cpu-test": {"n_embd": 48, "n_layer": 2, "n_head": 2, "block_size": 64},
+    # The collapse lab's CPU preset: 16 trainings in under 30 minutes on 2 cores (one per generation and regime).
+    "collapse-cpu": {"n_embd": 96, "n_layer": 3, "n_head": 3, "block_size": 128},
 }
 PRESET_ALIASES = {"1m": "tiny-1m", "3m": "tiny-3m", "8m": "tiny-8m", "28m": "tiny-28m", "33m": "tiny-33m"}

@@ -68,3 +68,36 @@ def generate(loaded: LoadedModel, prompt: str, max_new_tokens: int = 200, temper
             produced.append(next_id)
             tokens = torch.cat([tokens, torch.tensor([[next_id]], device=loaded.device)], dim=1)
     return str(loaded.tokenizer.decode(produced))
+
+
+def sample_batch(loaded: LoadedModel, count: int, max_new_tokens: int = 200, temperature: float = 1.0,
+                 top_k: int | None = None, seed: int = 0, batch_size: int = 128) -> list[str]:  # fmt: skip
+    """`count` unprompted samples (ancestral sampling from <|endoftext|>), batched with a key/value cache; each
+    stops at <|endoftext|> or after max_new_tokens (at most the context length minus one)."""
+    import torch
+
+    generator = torch.Generator(device=loaded.device).manual_seed(seed)
+    steps = min(max_new_tokens, loaded.model.config.block_size - 1)
+    texts: list[str] = []
+    with torch.no_grad():
+        for start in range(0, count, batch_size):
+            rows = min(batch_size, count - start)
+            cache: list[dict[str, Any]] = [{} for _ in loaded.model.blocks]
+            tokens = torch.full((rows, 1), loaded.end_id, dtype=torch.long, device=loaded.device)
+            produced = torch.empty((rows, 0), dtype=torch.long, device=loaded.device)
+            finished = torch.zeros(rows, dtype=torch.bool, device=loaded.device)
+            for _ in range(steps):
+                logits, _ = loaded.model(tokens, cache=cache)
+                logits = logits[:, -1, :].float() / max(temperature, 1e-6)
+                if top_k:
+                    threshold = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
+                    logits = logits.masked_fill(logits < threshold, float("-inf"))
+                tokens = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)  # (B, 1)
+                produced = torch.cat([produced, tokens], dim=1)
+                finished |= tokens[:, 0] == loaded.end_id
+                if bool(finished.all()):
+                    break
+            for row in produced.tolist():
+                ids = row[: row.index(loaded.end_id)] if loaded.end_id in row else row
+                texts.append(str(loaded.tokenizer.decode(ids)))
+    return texts
