@@ -7,6 +7,7 @@ rerunning the same command resumes.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import random
 import sys
@@ -216,6 +217,12 @@ def cmd_collapse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from synthloop.doctor import run_doctor
+
+    return run_doctor(args.out)
+
+
 REVIEW_ACTIONS = ("serve", "add-user", "apply", "export", "stats")
 
 
@@ -264,6 +271,10 @@ def cmd_review(args: argparse.Namespace) -> int:
 
         print(json.dumps(agreement(open_review(args.input, args.db)[1].decisions()), indent=1))
     return 0
+
+
+# Storage failures a user can fix (disk full, read-only or forbidden folder, file size limit): one line, not a trace.
+STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EDQUOT}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--on-conflict", default="reject", help="apply: reject | accept | latest")
     review.set_defaults(func=cmd_review)
 
+    doctor = commands.add_parser("doctor", help="check the installation and say what to fix")
+    doctor.add_argument("--out", type=Path, default=Path("data"), help="the output folder to check (default: data)")
+    doctor.set_defaults(func=cmd_doctor)
+
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True)
     show = vocab_commands.add_parser("show", help="counts per part of speech and sample words")
@@ -386,6 +401,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("synthloop: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except OSError as error:
+        if error.errno not in STORAGE_ERRORS:
+            raise
+        where = f" {error.filename}" if error.filename else ""
+        print(f"synthloop: error: cannot write{where}: {error.strerror}; data written before is intact (every "
+              "file is written to a temporary name and renamed), so rerun the same command once this is fixed",
+              file=sys.stderr)  # fmt: skip
+        return 3
 
 
 if __name__ == "__main__":

@@ -73,9 +73,10 @@ def test_miniature_lab_runs_resumes_and_reports(tmp_path: Path) -> None:
 
 def test_bad_lab_settings_are_one_line_errors(tmp_path: Path) -> None:
     base = ["collapse", "--real", str(GUTENBERG), "--out", str(tmp_path / "x"), "--preset", "miniature"]
-    for extra, message in [(["--regimes", "replace,shuffle"], "regime 'shuffle'"),
-                           (["--regimes", "mix:2"], "real fraction must be in (0, 1]"),
-                           (["--generations", "0"], "generations"), (["--preset", "huge"], "--preset 'huge'")]:  # fmt: skip
+    cases = [(["--regimes", "replace,shuffle"], "regime 'shuffle'"),
+             (["--regimes", "mix:2"], "real fraction must be in (0, 1]"),
+             (["--generations", "0"], "generations"), (["--preset", "huge"], "--preset 'huge'")]  # fmt: skip
+    for extra, message in cases:
         result = run_cli(*base, *extra)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     missing = run_cli("collapse", "--real", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "y"))

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import cli_env, run_cli, scripted_config, snapshot
+from conftest import run_cli, scripted_config, snapshot
 from synthloop.config import load_config
 from synthloop.generate.runner import generate
 from synthloop.store.dataset import Dataset
@@ -52,28 +48,6 @@ def test_curate_writes_kept_excluded_and_stats(generated: Path, tmp_path: Path) 
     missing = [r for r in excluded if "constraints.missing_noun" in r.flags]
     assert missing and all(r.meta["missing"] for r in missing)
     assert stats["dropped"].get("constraints.missing_noun") == len(missing)
-
-
-def test_curate_resumes_after_kill_9_with_same_output(generated: Path, tmp_path: Path) -> None:
-    reference = tmp_path / "reference"
-    assert curate_cli(generated, reference, "--set", "curate.batch_size=4").returncode == 0
-    expected = content(reference)
-    for seed in range(3):
-        out = tmp_path / f"killed{seed}"
-        args = ["curate", "--in", str(generated), "--out", str(out), "--set", "curate.batch_size=4"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "synthloop.cli", *args],
-            env=cli_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(random.Random(seed).uniform(1.0, 4.0))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        finished = run_cli(*args)
-        assert finished.returncode == 0, finished.stderr
-        assert content(out) == expected
-        assert not [p for p in out.rglob("*") if p.name.startswith(".tmp-")]
 
 
 @pytest.mark.parametrize(
