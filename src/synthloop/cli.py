@@ -12,6 +12,7 @@ import math
 import random
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from synthloop.config import Config
 from synthloop.errors import UserError
@@ -277,9 +278,16 @@ def cmd_review(args: argparse.Namespace) -> int:
 STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EDQUOT}
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (with where to look) rather than the usage block plus a line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"synthloop: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="synthloop", description="Synthetic TinyStories-style data for small LMs.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="synthloop", description="Synthetic TinyStories-style data for small LMs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="the main job: generate, then summarise")
     _config_args(run)

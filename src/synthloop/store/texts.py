@@ -17,17 +17,21 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     if not path.is_file():
         raise UserError(f"{path}: no such file or dataset folder")
     texts = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
-            if not isinstance(row, dict) or not isinstance(row.get(field), str):
-                raise UserError(f"{path}: line {number}: expected an object with a '{field}' field")
-            texts.append(row[field])
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        expected = f"expected JSON lines with a '{field}' field"
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); {expected}") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+        if not isinstance(row, dict) or not isinstance(row.get(field), str):
+            raise UserError(f"{path}: line {number}: expected an object with a '{field}' field")
+        texts.append(row[field])
     if not texts:
         raise UserError(f"{path}: no stories in it")
     return texts
