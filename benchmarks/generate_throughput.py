@@ -1,10 +1,13 @@
-"""Embedded-backend throughput against the baseline: a plain single-stream llama-cpp-python loop.
+"""Generation throughput of every CPU variant against the baseline: a plain single-stream llama-cpp-python loop.
 
-Both run in this process over the same GGUF, the same prompts (from the main config's recipe) and the same sampling
-settings, one after the other; the baseline is `Llama.create_chat_completion` called once per prompt on a fresh
-model. Prints stories/s, tokens/s and all-three-words rate for each, then the ratio.
+All run in this process, one after the other, over the same model (the embedded SmolLM2-135M GGUF, converted where
+a variant needs it), the same prompts (from the main config's recipe) and the same sampling settings. The baseline
+is `Llama.create_chat_completion` called once per prompt on a fresh model. Variants: synthloop's embedded backend
+(llama.cpp, prompt-prefix cache), the ctranslate2 backend (int8, batched decoding) at several batch sizes, and the
+transformers backend (fp32, batched). Prints stories/s, tokens/s, all-three-words rate and mean repeated-5-gram
+fraction (output quality) for each, and each variant's speed ratio to the baseline.
 
-    .venv/bin/python benchmarks/generate_throughput.py [-n 24] [--config configs/tinystories.toml]
+    .venv/bin/python benchmarks/generate_throughput.py [-n 24] [--variants embedded,ct2-8,ct2-32,hf-32]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from synthloop.backends.base import Prompt
 from synthloop.backends.embedded import EmbeddedBackend, EmbeddedOptions
@@ -54,9 +58,48 @@ def ours(prompts: list[Prompt], backend: EmbeddedBackend, batch_size: int) -> tu
     return time.perf_counter() - started, tokens, texts
 
 
+def batched(backend: Any, prompts: list[Prompt], batch_size: int) -> tuple[float, int, list[str]]:
+    backend.generate(prompts[:1])  # load (and for ct2, convert) outside the timing
+    texts, tokens = [], 0
+    started = time.perf_counter()
+    for start in range(0, len(prompts), batch_size):
+        for completion in backend.generate(prompts[start : start + batch_size]):
+            texts.append(completion.text)
+            tokens += completion.tokens_out
+    seconds = time.perf_counter() - started
+    backend.close()
+    return seconds, tokens, texts
+
+
+def variant(name: str, sampling: dict[str, Any], prompts: list[Prompt]) -> tuple[float, int, list[str]]:
+    kind, _, size = name.partition("-")
+    batch = int(size or 1)
+    if kind == "ct2":
+        from synthloop.backends.ctranslate2 import CTranslate2Backend, CTranslate2Options
+
+        return batched(CTranslate2Backend(CTranslate2Options(**sampling, max_batch_size=batch)), prompts, batch)
+    if kind == "hf":
+        from synthloop.backends.transformers import TransformersBackend, TransformersOptions
+
+        options = TransformersOptions(**sampling, micro_batch=batch, device="cpu")
+        return batched(TransformersBackend(options), prompts, batch)
+    raise SystemExit(f"unknown variant {name!r}")
+
+
+def repetition(texts: list[str]) -> float:
+    from synthloop.curate.text import TextView, ngrams
+
+    fractions = []
+    for text in texts:
+        grams = ngrams(TextView(text).words, 5)
+        fractions.append(1 - len(set(grams)) / len(grams) if grams else 0.0)
+    return sum(fractions) / max(1, len(fractions))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=24)
+    parser.add_argument("--variants", default="embedded,ct2-1,ct2-8,ct2-32,hf-32")
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "tinystories.toml")
     args = parser.parse_args()
     cfg = load_config(args.config)
@@ -67,20 +110,27 @@ def main() -> None:
     prompts = [Prompt(r.id, recipe.messages(r), r.seed) for r in records]
     assert isinstance(backend.options, EmbeddedOptions)
 
-    rows = []
-    seconds, tokens, texts = baseline(prompts, backend.options, backend.model_path())
-    rows.append(("baseline: llama-cpp-python single stream", seconds, tokens, texts))
-    seconds, tokens, texts = ours(prompts, backend, cfg.generate.batch_size)
-    rows.append((f"synthloop embedded (batch_size={cfg.generate.batch_size})", seconds, tokens, texts))
-    backend.close()
+    sampling = backend.options.sampling()
+    print(f"{args.n} prompts, {os.cpu_count()} CPU cores, {backend.model_name}, options {sampling}", flush=True)
+    print(f"{'variant':<44} {'stories/s':>9} {'tok/s':>8} {'ratio':>6} {'all 3 words':>11} {'rep-5gram':>9}")
+    base_rate = 0.0
 
-    print(f"{args.n} prompts, {os.cpu_count()} CPU cores, {backend.model_name}, options {backend.options.sampling()}")
-    print(f"{'variant':<48} {'stories/s':>9} {'tok/s':>8} {'all 3 words':>11}")
-    for name, seconds, tokens, texts in rows:
+    def show(name: str, seconds: float, tokens: int, texts: list[str]) -> None:
+        nonlocal base_rate
+        base_rate = base_rate or tokens / seconds
         used = sum(not missing_words(t, r.words) for t, r in zip(texts, records, strict=True))
-        print(f"{name:<48} {len(texts) / seconds:>9.3f} {tokens / seconds:>8.1f} {used:>5}/{len(texts):<5}")
-    base_rate = rows[0][2] / rows[0][1]
-    print(f"ratio (tok/s, synthloop / baseline): {rows[1][2] / rows[1][1] / base_rate:.2f}x")
+        print(f"{name:<44} {len(texts) / seconds:>9.3f} {tokens / seconds:>8.1f} {tokens / seconds / base_rate:>5.2f}x "
+              f"{used:>5}/{len(texts):<5} {repetition(texts):>9.3f}", flush=True)  # fmt: skip
+
+    show("baseline: llama-cpp-python single stream", *baseline(prompts, backend.options, backend.model_path()))
+    for name in args.variants.split(","):
+        if name == "embedded":
+            show(f"synthloop embedded (batch_size={cfg.generate.batch_size})",
+                 *ours(prompts, backend, cfg.generate.batch_size))  # fmt: skip
+            backend.close()
+        else:
+            label = {"ct2": "ctranslate2 int8", "hf": "transformers fp32"}[name.split("-")[0]]
+            show(f"{label} (batch {name.partition('-')[2] or 1})", *variant(name, sampling, prompts))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from synthloop.backends.ctranslate2 import CTranslate2Backend
 from synthloop.backends.embedded import EmbeddedBackend
 from synthloop.backends.openai import OpenAIBackend
 from synthloop.backends.transformers import TransformersBackend
@@ -13,3 +14,4 @@ def register_backends(register: Register) -> None:
     register(EmbeddedBackend)
     register(OpenAIBackend)
     register(TransformersBackend)
+    register(CTranslate2Backend)

