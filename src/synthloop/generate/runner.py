@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,9 @@ from synthloop.generate.progress import GenerationProgress
 from synthloop.generate.step import GenerateStep
 from synthloop.recipes.base import Recipe
 from synthloop.records import Record, stable_id
-from synthloop.store.dataset import Dataset, read_manifest
+from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import Vocabulary, load_vocabulary
+from synthloop.vocab.sampler import CoverageSampler
 
 PARTS = ("data", "failed")
 # Options that change speed or connections but not what is generated: excluded from the fingerprint.
@@ -112,10 +113,43 @@ def open_output(out: Path, settings: dict[str, Any]) -> Dataset:
     return Dataset(out, manifest)
 
 
-def prompt_shards(recipe: Recipe, n: int, shard_size: int) -> Iterator[Shard]:
+def prompt_shards(
+    recipe: Recipe, n: int, shard_size: int, before_shard: Callable[[int], None] | None = None
+) -> Iterator[Shard]:
+    """Shards are rendered lazily, one after the previous finished, so an adaptive sampler can learn from it."""
     for index in range(math.ceil(n / shard_size)):
+        if before_shard is not None:
+            before_shard(index)
         start, end = index * shard_size, min(n, (index + 1) * shard_size)
         yield Shard(index, [recipe.render(i) for i in range(start, end)])
+
+
+def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, dataset: Dataset) -> Callable[[int], None]:
+    """Before shard k, tell the coverage sampler which stories of shard k-1 survive the curation filters (those
+    that judge one story at a time: constraints, vocab, form, readability, safety; dedup needs the whole run)."""
+    from synthloop.curate.runner import build_filters
+    from synthloop.curate.step import KEPT, CurateStep
+
+    sampler = recipe.sampler  # type: ignore[attr-defined]
+    stateless = [name for name in cfg.curate.order if name not in ("exact", "minhash", "semantic", "decontam")]
+    context = {"vocabulary": vocabulary, "sample_texts": []}
+    curate_cfg = cfg.model_copy(update={"curate": cfg.curate.model_copy(update={"order": stateless, "filters": {
+        k: v for k, v in cfg.curate.filters.items() if k in stateless}})})  # fmt: skip
+    step = CurateStep(build_filters(curate_cfg, context))
+    start_from = recipe.options.coverage_from  # type: ignore[attr-defined]
+
+    def before_shard(index: int) -> None:
+        if index == 0 and start_from is not None:
+            for record in Dataset.open(start_from).iter_records():
+                sampler.observe(record.words, kept=True)
+        if index == 0:
+            return
+        path = dataset.part_dir("data") / shard_name(index - 1)
+        if path.exists():
+            for record in step.curate_batch(list(read_shard(path))):
+                sampler.observe(record.words, kept=record.meta.get("curation") == KEPT)
+
+    return before_shard
 
 
 def generate(cfg: Config) -> GenerateResult:
@@ -153,11 +187,14 @@ def generate(cfg: Config) -> GenerateResult:
         if guard is not None:
             guard.observe(records)
 
+    feedback = None
+    if isinstance(getattr(recipe, "sampler", None), CoverageSampler):
+        feedback = coverage_feedback(cfg, recipe, vocabulary, dataset)
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
             run_shards(
                 dataset,
-                prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size),
+                prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size, feedback),
                 step,
                 partition=lambda r: "failed" if r.finish_reason == "error" else "data",
                 parts=PARTS,

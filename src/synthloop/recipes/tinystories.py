@@ -5,12 +5,15 @@ The template is the one recorded in the TinyStories dataset; the feature phrases
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 
 from synthloop.recipes.base import Recipe, RecipeOptions
 from synthloop.records import Record
 from synthloop.vocab import Vocabulary
-from synthloop.vocab.sampler import UniformSampler
+from synthloop.vocab.sampler import CoverageSampler, UniformSampler
 
 TEMPLATE = (
     "Write a short story (3-5 paragraphs) which only uses very simple words that a 3 year old child would "
@@ -40,6 +43,11 @@ class TinyStoriesOptions(RecipeOptions):
     features: list[str] = Field(default_factory=lambda: list(FEATURES))  # which features may be sampled
     max_features: int = Field(2, ge=0, le=len(FEATURES))  # each prompt gets 0..max_features of them, uniformly
     system_prompt: str = "You write short, simple stories for small children."
+    # How words are drawn: "uniform" (the TinyStories recipe) or "coverage" (up-weights words that have not yet
+    # survived curation; see vocab/sampler.py). coverage_from: a curated dataset whose kept stories count as used.
+    sampler: Literal["uniform", "coverage"] = "uniform"
+    coverage_strength: float = Field(1.0, gt=0, le=10)
+    coverage_from: Path | None = None
 
     def model_post_init(self, context: object) -> None:
         if self.template == "small-model":
@@ -64,7 +72,9 @@ class TinyStories(Recipe):
 
     def __init__(self, options: RecipeOptions, vocabulary: Vocabulary, seed: int) -> None:
         super().__init__(options, vocabulary, seed)
-        self.sampler = UniformSampler(vocabulary)
+        opts = self._opts
+        self.sampler = CoverageSampler(vocabulary, opts.coverage_strength) if opts.sampler == "coverage" else (
+            UniformSampler(vocabulary))  # fmt: skip
 
     @property
     def _opts(self) -> TinyStoriesOptions:
