@@ -87,8 +87,11 @@ def main() -> None:
     )
     results: dict[str, list[Any]] = {}
     for name in ("uniform", "aware"):
-        runs = [simulate(UniformSampler(vocabulary) if name == "uniform" else CoverageSampler(vocabulary, args.strength), rates,
-                         mean, max(checkpoints), seed, checkpoints) for seed in range(args.seeds)]  # fmt: skip
+
+        def sampler(name: str = name) -> UniformSampler:
+            return UniformSampler(vocabulary) if name == "uniform" else CoverageSampler(vocabulary, args.strength)
+
+        runs = [simulate(sampler(), rates, mean, max(checkpoints), seed, checkpoints) for seed in range(args.seeds)]
         results[name] = [tuple(statistics.mean(r[i][k] for r in runs) for k in (1, 2, 3))
                          for i in range(len(checkpoints))]  # fmt: skip
     for i, budget in enumerate(checkpoints):

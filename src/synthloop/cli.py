@@ -218,6 +218,30 @@ def cmd_collapse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from synthloop.plan import plan
+
+    n = args.n
+    if n is None:
+        raise UserError("plan: give the run size with -n, e.g. -n 2000000")
+    args.n = None  # the calibration size replaces run.n
+    estimate = plan(_load(args), n, args.calibrate, args.prices)
+    c = estimate["calibration"]
+    hours = estimate["seconds"] / 3600
+    print(
+        f"calibration: {c['stories']} stories in {c['seconds']:.1f} s, {c['tokens_per_s']:.1f} tok/s, "
+        f"{c['attempts_per_story']:.2f} attempts/story, {c['kept_rate']:.0%} pass the per-story filters"
+    )
+    print(f"estimate for {n:,} stories with {estimate['model']}: {estimate['tokens_in']:,} tokens in, "
+          f"{estimate['tokens_out']:,} out, {hours:,.1f} hours here ({hours / 24:,.1f} days), "
+          f"~{estimate['kept_stories']:,} kept")  # fmt: skip
+    if "generate_for_n_kept" in estimate:
+        print(f"to keep {n:,} stories, generate about {estimate['generate_for_n_kept']:,}")
+    if "cost_usd" in estimate:
+        print(f"cost: ${estimate['cost_usd']:,.2f} at the prices in {args.prices}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from synthloop.doctor import run_doctor
 
@@ -384,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--format", default="jsonl", help="export: jsonl | argilla")
     review.add_argument("--on-conflict", default="reject", help="apply: reject | accept | latest")
     review.set_defaults(func=cmd_review)
+
+    planner = commands.add_parser("plan", help="estimate tokens, time and cost of a run from a short calibration")
+    _config_args(planner)
+    planner.add_argument("--calibrate", type=int, default=8, help="stories to generate for the calibration")
+    planner.add_argument("--prices", type=Path, help='TOML price table: [prices."MODEL"] input/output_per_million')
+    planner.set_defaults(func=cmd_plan)
 
     doctor = commands.add_parser("doctor", help="check the installation and say what to fix")
     doctor.add_argument("--out", type=Path, default=Path("data"), help="the output folder to check (default: data)")

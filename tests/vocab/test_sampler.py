@@ -35,8 +35,10 @@ def kept_noun_counts(tmp_path: Path, sampler: str, n: int) -> tuple[Counter[str]
     (tmp_path / "words.tsv").write_text(WORDS)
     config = scripted_config(tmp_path, n=n, skip_words_mod=3)  # every third first attempt leaves its words out
     with open(config, "a", encoding="utf-8") as handle:
-        handle.write(f'[vocab]\npath = "{tmp_path / "words.tsv"}"\n[recipe.options]\nsampler = "{sampler}"\n'
-                     '[curate]\norder = ["constraints"]\n')  # a 14-word vocabulary: every story is "out of vocabulary"
+        handle.write(
+            f'[vocab]\npath = "{tmp_path / "words.tsv"}"\n[recipe.options]\nsampler = "{sampler}"\n'
+            '[curate]\norder = ["constraints"]\n'
+        )  # a 14-word vocabulary: every story is "out of vocabulary"
     result = run_cli("generate", "--config", str(config), "--set", "generate.max_attempts=1", "--set",
                      "generate.shard_size=6")  # fmt: skip
     assert result.returncode == 0, result.stderr

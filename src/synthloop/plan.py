@@ -1,0 +1,98 @@
+"""`synthloop plan`: estimate tokens, time and cost of a run from a short calibration run.
+
+The calibration generates `calibrate` stories with the configured recipe and backend into a temporary folder
+(the same code path as `generate`, retries included), measures tokens in/out per kept story, attempts per story,
+wall time and the share that passes the per-story curation filters, and scales them to `-n` stories. Cost comes
+from a price table the user supplies (TOML, USD per million tokens):
+
+    [prices."gpt-4o-mini"]
+    input_per_million = 0.15
+    output_per_million = 0.60
+
+A local backend costs nothing but time. The estimate assumes throughput scales linearly with -n on the same
+machine (no warm-up beyond the calibration's, same concurrency).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from synthloop.config import Config
+from synthloop.errors import UserError
+
+
+def load_prices(path: Path | None, model: str) -> dict[str, float] | None:
+    if path is None:
+        return None
+    try:
+        table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("prices", {})
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UserError(f"--prices {path}: not a readable TOML price table ({error})") from error
+    entry = table.get(model)
+    if entry is None:
+        raise UserError(f"--prices {path}: no [prices.{model!r}] entry (have: {', '.join(table) or 'none'})")
+    try:
+        return {"input": float(entry["input_per_million"]), "output": float(entry["output_per_million"])}
+    except (KeyError, TypeError, ValueError) as error:
+        raise UserError(f"--prices {path}: [prices.{model!r}] needs numeric input_per_million and "
+                        "output_per_million") from error  # fmt: skip
+
+
+def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[str, Any]:
+    from synthloop.curate.runner import build_filters
+    from synthloop.curate.step import KEPT, CurateStep
+    from synthloop.generate.runner import generate
+    from synthloop.store.dataset import Dataset
+    from synthloop.vocab import load_vocabulary
+
+    if n <= 0 or calibrate <= 0:
+        raise UserError("-n and --calibrate must be > 0")
+    with tempfile.TemporaryDirectory(prefix="synthloop-plan-") as folder:
+        run = cfg.model_copy(deep=True)
+        run.run.n, run.run.out, run.generate.progress = calibrate, Path(folder) / "calibration", False
+        run.guard.reference = None
+        started = time.perf_counter()
+        result = generate(run)
+        seconds = time.perf_counter() - started
+        records = list(Dataset.open(result.out).iter_records())
+        stateless = [f for f in cfg.curate.order if f not in ("exact", "minhash", "semantic", "decontam")]
+        curate_cfg = cfg.model_copy(update={"curate": cfg.curate.model_copy(update={"order": stateless, "filters": {
+            k: v for k, v in cfg.curate.filters.items() if k in stateless}})})  # fmt: skip
+        context = {"vocabulary": load_vocabulary(cfg.vocab.path), "sample_texts": [r.text for r in records[:200]]}
+        kept = [r for r in CurateStep(build_filters(curate_cfg, context)).curate_batch(records)
+                if r.meta.get("curation") == KEPT]  # fmt: skip
+    tokens_in = sum(int(r.meta.get("tokens_in_total", r.tokens_in)) for r in records)
+    tokens_out = sum(int(r.meta.get("tokens_out_total", r.tokens_out)) for r in records)
+    scale = n / calibrate
+    estimate: dict[str, Any] = {
+        "calibration": {
+            "stories": calibrate,
+            "failed": result.failed,
+            "seconds": seconds,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "tokens_per_s": tokens_out / seconds,
+            "attempts_per_story": sum(r.attempts for r in records) / max(1, len(records)),
+            "kept_rate": len(kept) / max(1, len(records)),
+        },
+        "n": n,
+        "tokens_in": round(tokens_in * scale),
+        "tokens_out": round(tokens_out * scale),
+        "seconds": seconds * scale,
+        "kept_stories": round(len(kept) / max(1, len(records)) * n),
+        "model": cfg.backend.name if not records else records[0].model,
+    }
+    kept_rate = estimate["calibration"]["kept_rate"]
+    if kept_rate:
+        estimate["generate_for_n_kept"] = math.ceil(n / kept_rate)  # prompts to generate for n kept stories
+    prices = load_prices(prices_path, estimate["model"])
+    if prices is not None:
+        estimate["cost_usd"] = (
+            estimate["tokens_in"] * prices["input"] + estimate["tokens_out"] * prices["output"]
+        ) / 1e6
+    return estimate
