@@ -6,6 +6,7 @@ from synthloop.backends.ctranslate2 import CTranslate2Backend
 from synthloop.backends.embedded import EmbeddedBackend
 from synthloop.backends.openai import OpenAIBackend
 from synthloop.backends.transformers import TransformersBackend
+from synthloop.backends.vllm import VLLMBackend
 from synthloop.plugins import Register, hookimpl
 
 
@@ -15,3 +16,4 @@ def register_backends(register: Register) -> None:
     register(OpenAIBackend)
     register(TransformersBackend)
     register(CTranslate2Backend)
+    register(VLLMBackend)
