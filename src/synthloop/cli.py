@@ -31,6 +31,7 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         help="override any config key, e.g. --set backend.options.temperature=0.5",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--executor", choices=["local", "ray"], help="where shards run (overrides execute.executor)")
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -45,6 +46,8 @@ def _load(args: argparse.Namespace) -> Config:
         overrides.append(f"run.out={str(args.out)!r}")
     if args.no_progress:
         overrides.append("generate.progress=false")
+    if getattr(args, "executor", None):
+        overrides.append(f"execute.executor={args.executor!r}")
     return load_config(args.config, overrides)
 
 

@@ -50,6 +50,12 @@ class GenerateConfig(Section):
     progress: bool = True
 
 
+class ExecuteConfig(Section):
+    executor: Literal["local", "ray"] = "local"  # ray: shards run on Ray Data actors (synthloop/execute/ray.py)
+    workers: int = Field(2, ge=1, le=10_000)  # Ray actors (each loads the backend once)
+    address: str | None = None  # None: a local Ray on this machine; "auto" or "ray://host:10001" for a cluster
+
+
 DEFAULT_ORDER = ["constraints", "vocab", "form", "readability", "safety", "decontam", "exact", "minhash", "semantic"]
 
 
@@ -81,6 +87,7 @@ class Config(Section):
     generate: GenerateConfig = Field(default_factory=lambda: GenerateConfig())
     curate: CurateConfig = Field(default_factory=lambda: CurateConfig())
     guard: GuardConfig = Field(default_factory=lambda: GuardConfig())
+    execute: ExecuteConfig = Field(default_factory=lambda: ExecuteConfig())
 
 
 def format_validation_error(source: str, error: ValidationError, prefix: str = "") -> str:

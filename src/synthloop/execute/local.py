@@ -59,12 +59,12 @@ def run_shards(
     clean_temp_files(dataset.root)
     for shard in shards:
         if shard_done(dataset, shard):
-            on_records(_read_parts(dataset, shard.index, parts), True)
+            on_records(read_parts(dataset, shard.index, parts), True)
             continue
-        _run_shard(dataset, shard, step, partition, parts, flush_every, on_records)
+        run_shard(dataset, shard, step, partition, parts, flush_every, on_records)
 
 
-def _read_parts(dataset: Dataset, index: int, parts: tuple[str, ...]) -> list[Record]:
+def read_parts(dataset: Dataset, index: int, parts: tuple[str, ...]) -> list[Record]:
     found: list[Record] = []
     for part in parts:
         path = dataset.part_dir(part) / shard_name(index)
@@ -73,7 +73,7 @@ def _read_parts(dataset: Dataset, index: int, parts: tuple[str, ...]) -> list[Re
     return found
 
 
-def _run_shard(
+def run_shard(
     dataset: Dataset,
     shard: Shard,
     step: Step,
@@ -84,7 +84,7 @@ def _run_shard(
 ) -> None:
     journal = Journal(dataset.root / "work" / f"part-{shard.index:05d}.jsonl")
     wanted = {r.id for r in shard.inputs}
-    done = {r.id: r for r in _read_parts(dataset, shard.index, parts) if r.id in wanted}
+    done = {r.id: r for r in read_parts(dataset, shard.index, parts) if r.id in wanted}
     for record_id, record in journal.read().items():
         done.setdefault(record_id, record)
     if done:

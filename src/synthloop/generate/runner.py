@@ -152,6 +152,29 @@ def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, datas
     return before_shard
 
 
+def failed_or_data(record: Record) -> str:
+    return "failed" if record.finish_reason == "error" else "data"
+
+
+def build_step(cfg: Config) -> GenerateStep:
+    """The generation step from a config alone: what each Ray actor builds for itself."""
+    recipe = build_recipe(cfg, load_vocabulary(cfg.vocab.path))
+    return GenerateStep(recipe, build_backend(cfg), cfg.generate.max_attempts, cfg.generate.batch_size,
+                        cfg.generate.min_words, generation=cfg.run.generation)  # fmt: skip
+
+
+def run_with_ray(cfg: Config, recipe: Recipe, dataset: Dataset, count: Callable[[list[Record], bool], None]) -> None:
+    from functools import partial
+
+    from synthloop.execute.ray import run_shards_ray
+
+    if isinstance(getattr(recipe, "sampler", None), CoverageSampler):
+        raise UserError("recipe.options.sampler = 'coverage' learns shard by shard; use execute.executor = 'local'")
+    shards = list(prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size))
+    run_shards_ray(dataset, shards, partial(build_step, cfg), failed_or_data, PARTS, cfg.generate.batch_size,
+                   cfg.execute.workers, cfg.execute.address, on_records=count)  # fmt: skip
+
+
 def generate(cfg: Config) -> GenerateResult:
     vocabulary = load_vocabulary(cfg.vocab.path)
     recipe = build_recipe(cfg, vocabulary)
@@ -192,15 +215,18 @@ def generate(cfg: Config) -> GenerateResult:
         feedback = coverage_feedback(cfg, recipe, vocabulary, dataset)
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
-            run_shards(
-                dataset,
-                prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size, feedback),
-                step,
-                partition=lambda r: "failed" if r.finish_reason == "error" else "data",
-                parts=PARTS,
-                flush_every=cfg.generate.batch_size,
-                on_records=count,
-            )
+            if cfg.execute.executor == "ray":
+                run_with_ray(cfg, recipe, dataset, count)
+            else:
+                run_shards(
+                    dataset,
+                    prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size, feedback),
+                    step,
+                    partition=failed_or_data,
+                    parts=PARTS,
+                    flush_every=cfg.generate.batch_size,
+                    on_records=count,
+                )
         finally:
             backend.close()
         if guard is not None:
