@@ -51,3 +51,16 @@ def test_every_fault_class_loses_and_duplicates_nothing(tmp_path: Path) -> None:
             if fault == "429_retry_after":
                 assert next_at - at >= RETRY_AFTER_S - 0.02
     print(f"faults injected: {counts}; done {len(done)}, failed {len(failed)}, max in flight {log.max_in_flight}")
+
+
+def test_prompts_spread_over_several_servers() -> None:
+    from synthloop.backends.base import Prompt
+    from synthloop.backends.openai import OpenAIBackend, OpenAIOptions
+
+    messages = [{"role": "user", "content": "A story, please."}]
+    with fault_server({}, seed=0) as (first, log_a), fault_server({}, seed=0) as (second, log_b):
+        backend = OpenAIBackend(OpenAIOptions(base_url=[first, second], concurrency=4))
+        backend.check()
+        completions = backend.generate([Prompt(str(seed), messages, seed) for seed in range(10)])
+    assert all(f"seed {seed}" in c.text for seed, c in enumerate(completions))
+    assert set(log_a.requests) == {0, 2, 4, 6, 8} and set(log_b.requests) == {1, 3, 5, 7, 9}

@@ -24,7 +24,9 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class OpenAIOptions(SamplingOptions):
-    base_url: str = "http://127.0.0.1:8080/v1"
+    # One server, or several serving the same model: each prompt goes to base_url[seed % len] (spreads the load of
+    # one process, or of many Ray workers, over the servers; a retry goes to the same server).
+    base_url: str | list[str] = "http://127.0.0.1:8080/v1"
     model: str = "default"
     api_key_env: str = "OPENAI_API_KEY"  # name of the environment variable holding the key (may be unset)
     concurrency: int = Field(8, ge=1, le=1024)  # requests in flight at once
@@ -58,11 +60,19 @@ class OpenAIBackend(Backend):
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def check(self) -> None:
-        url = self._opts.base_url.rstrip("/") + "/models"
-        try:
-            httpx.get(url, headers=self._headers(), timeout=min(self._opts.timeout_s, 10.0))
-        except httpx.HTTPError as error:
-            raise UserError(f"backend.options.base_url: cannot reach {self._opts.base_url} ({error})") from error
+        for base in self.urls():
+            try:
+                httpx.get(
+                    base.rstrip("/") + "/models", headers=self._headers(), timeout=min(self._opts.timeout_s, 10.0)
+                )
+            except httpx.HTTPError as error:
+                raise UserError(f"backend.options.base_url: cannot reach {base} ({error})") from error
+
+    def urls(self) -> list[str]:
+        urls = [self._opts.base_url] if isinstance(self._opts.base_url, str) else list(self._opts.base_url)
+        if not urls:
+            raise UserError("backend.options.base_url: give at least one server URL")
+        return urls
 
     def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
         return asyncio.run(self._generate_all(prompts, options or self.options))
@@ -90,7 +100,8 @@ class OpenAIBackend(Backend):
             **({"top_k": sampling["top_k"]} if sampling["top_k"] else {}),
             **({"repeat_penalty": sampling["repeat_penalty"]} if sampling["repeat_penalty"] != 1.0 else {}),
         }
-        url = self._opts.base_url.rstrip("/") + "/chat/completions"
+        servers = self.urls()
+        url = servers[prompt.seed % len(servers)].rstrip("/") + "/chat/completions"
         last_error = ""
         started = time.perf_counter()
         for attempt in range(self._opts.max_retries + 1):
