@@ -329,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     curate.add_argument("--out", type=Path, required=True, help="the curated dataset folder")
     curate.add_argument("--config", type=Path, help="TOML config; its [curate] section is used")
     curate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    curate.add_argument("--executor", choices=["local", "ray"], help="ray: filters in parallel, then dedup here")
     curate.set_defaults(func=cmd_curate, n=None, no_progress=True, config_out=None)
 
     report = commands.add_parser("report", help="metrics.json, an HTML report and a dataset card for a dataset")

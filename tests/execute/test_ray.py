@@ -50,3 +50,21 @@ def test_coverage_sampler_with_ray_is_refused(tmp_path: Path) -> None:
     result = run_cli("generate", "--config", str(config), "--executor", "ray", "--set",
                      "recipe.options={sampler='coverage'}")  # fmt: skip
     assert result.returncode == 2 and "use execute.executor = 'local'" in result.stderr
+
+
+def test_ray_curation_matches_local(tmp_path: Path) -> None:
+    config = scripted_config(tmp_path, n=40, skip_words_mod=4)
+    assert run_cli("generate", "--config", str(config), "--set", "generate.max_attempts=1",
+                   "--set", "generate.shard_size=10").returncode == 0  # fmt: skip
+    source = tmp_path / "out"
+    local = run_cli("curate", "--in", str(source), "--out", str(tmp_path / "local"))
+    assert local.returncode == 0, local.stderr
+    remote = run_cli("curate", "--in", str(source), "--out", str(tmp_path / "ray"), "--set",
+                     "execute.workers=2", "--executor", "ray")  # fmt: skip
+    assert remote.returncode == 0, remote.stderr
+    for part in ("data", "excluded"):
+        ours = {r.id: (r.flags, r.meta["curation"]) for r in Dataset.open(tmp_path / "ray").iter_records(part)}
+        theirs = {r.id: (r.flags, r.meta["curation"]) for r in Dataset.open(tmp_path / "local").iter_records(part)}
+        assert ours == theirs and ours
+    assert (tmp_path / "ray" / "stats.json").read_text() == (tmp_path / "local" / "stats.json").read_text()
+    assert not (tmp_path / "ray" / "work" / "prefiltered").exists()

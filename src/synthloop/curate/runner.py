@@ -8,7 +8,7 @@ same output) and refuses an output folder that holds another curation's data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,15 +17,16 @@ from synthloop import __version__, plugins
 from synthloop.config import Config, validate_options
 from synthloop.curate.base import Filter
 from synthloop.curate.stats import compute_stats
-from synthloop.curate.step import KEPT, CurateStep
+from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
 from synthloop.records import Record, stable_id
 from synthloop.store.atomic import atomic_write_text
-from synthloop.store.dataset import Dataset, read_manifest, read_shard
+from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
 
 PARTS = ("data", "excluded")
+PREFILTER_PART = "work/prefiltered"  # the Ray executor's filter-stage output, one file per input shard
 
 
 @dataclass
@@ -81,6 +82,45 @@ def first_texts(source: Dataset, count: int) -> list[str]:
     return texts
 
 
+def kept_or_excluded(record: Record) -> str:
+    return "data" if record.meta.get("curation") == KEPT else "excluded"
+
+
+def filter_runner(cfg: Config, source_root: str, out_root: str) -> Callable[[Shard], None]:
+    """On a Ray actor: the per-story filters over one shard, verdicts kept in a prefiltered shard file."""
+    source, out = Dataset.open(Path(source_root)), Dataset.open(Path(out_root))
+    vocabulary = load_vocabulary(cfg.vocab.path or input_vocabulary_path(source))
+    context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
+    step = CurateStep([f for f in build_filters(cfg, context) if not f.stateful], cfg.curate.batch_size)
+
+    def run(shard: Shard) -> None:
+        records = step.curate_batch(shard.inputs)
+        for record in records:
+            record.meta[PREFILTERED] = [f for f in record.flags if f.split(".")[0] in cfg.curate.order]
+        out.write_shard(shard.index, records, PREFILTER_PART)
+
+    return run
+
+
+def prefilter_with_ray(cfg: Config, source: Dataset, out: Dataset) -> list[Shard]:
+    """Stage 1 of curation on Ray: shards without a prefiltered file (or a completion marker) get one."""
+    from functools import partial
+
+    from synthloop.execute.local import marker_path
+    from synthloop.execute.ray import map_shards_ray
+
+    shards = list(input_shards(source))
+    folder = out.part_dir(PREFILTER_PART)
+    todo = [s for s in shards if not (folder / shard_name(s.index)).exists() and not marker_path(out, s.index).exists()]
+    map_shards_ray(todo, partial(filter_runner, cfg, str(source.root), str(out.root)), cfg.execute.workers,
+                   cfg.execute.address, on_done=lambda index: None)  # fmt: skip
+    prefiltered = []
+    for shard in shards:
+        path = folder / shard_name(shard.index)
+        prefiltered.append(Shard(shard.index, list(read_shard(path)) if path.exists() else shard.inputs))
+    return prefiltered
+
+
 def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
     source = Dataset.open(source_path)
     if not source.shard_paths("data"):
@@ -103,11 +143,20 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         if resumed:
             step.remember(records)
 
+    shards: Iterable[Shard] = input_shards(source)
+    if cfg.execute.executor == "ray":  # filters in parallel on Ray, then dedup here, in order
+        shards = prefilter_with_ray(cfg, source, dataset)
+        step.close()
+        step = CurateStep([f for f in filters if f.stateful], cfg.curate.batch_size)
     try:
-        run_shards(dataset, input_shards(source), step, partition=lambda r: "data" if r.meta.get("curation") == KEPT
-                   else "excluded", parts=PARTS, flush_every=cfg.curate.batch_size, on_records=on_records)  # fmt: skip
+        run_shards(dataset, shards, step, partition=kept_or_excluded, parts=PARTS, flush_every=cfg.curate.batch_size,
+                   on_records=on_records)  # fmt: skip
     finally:
         step.close()
+    if cfg.execute.executor == "ray":
+        import shutil
+
+        shutil.rmtree(dataset.part_dir(PREFILTER_PART), ignore_errors=True)  # every shard is complete now
     stats = compute_stats(dataset, [f.name for f in filters])
     atomic_write_text(dataset.root / "stats.json", json.dumps(stats, indent=2, sort_keys=True) + "\n")
     dataset.manifest.update(synthloop=__version__, counts={"kept": stats["kept"], "excluded": stats["excluded"]},

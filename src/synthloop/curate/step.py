@@ -16,6 +16,7 @@ from synthloop.curate.text import TextView
 from synthloop.records import Record
 
 KEPT, EXCLUDED = "kept", "excluded"
+PREFILTERED = "prefilter_reasons"
 
 
 def reasons_of(filter_: Filter, verdict: Verdict) -> list[str]:
@@ -43,7 +44,8 @@ class CurateStep:
 
     def curate_batch(self, records: list[Record]) -> list[Record]:
         views = [TextView(r.text) for r in records]
-        reasons: list[list[str]] = [[] for _ in records]
+        # Reasons found earlier by the same filters elsewhere (the Ray executor's parallel filter stage).
+        reasons: list[list[str]] = [list(r.meta.pop(PREFILTERED, [])) for r in records]
         for filter_ in self.filters:
             for i, verdict in enumerate(filter_.filter_batch(records, views)):
                 reasons[i] += reasons_of(filter_, verdict)

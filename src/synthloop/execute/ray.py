@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +22,29 @@ from synthloop.records import Record
 from synthloop.store.dataset import Dataset
 
 
-class ShardWorker:
-    """A Ray Data actor: builds the step once, then runs whole shards."""
+class ShardActor:
+    """A Ray Data actor: builds its shard function once (loading a model, filters...), then runs whole shards."""
 
-    def __init__(self, root: str, make_step: Callable[[], Step], partition: Callable[[Record], str],
-                 parts: tuple[str, ...], flush_every: int) -> None:  # fmt: skip
-        self.dataset = Dataset.open(Path(root))
-        self.step = make_step()
-        self.partition, self.parts, self.flush_every = partition, parts, flush_every
+    def __init__(self, make_function: Callable[[], Callable[[Shard], None]]) -> None:
+        self.function = make_function()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         indexes = []
         for index, rows in zip(batch["index"], batch["inputs"], strict=True):
-            shard = Shard(int(index), [Record.from_row(row) for row in json.loads(rows)])
-            run_shard(self.dataset, shard, self.step, self.partition, self.parts, self.flush_every,
-                       lambda records, resumed: None)  # fmt: skip
+            self.function(Shard(int(index), [Record.from_row(row) for row in json.loads(rows)]))
             indexes.append(int(index))
         return {"index": indexes}
+
+
+def shard_runner(root: str, make_step: Callable[[], Step], partition: Callable[[Record], str],
+                 parts: tuple[str, ...], flush_every: int) -> Callable[[Shard], None]:  # fmt: skip
+    """Runs a shard exactly as the local executor does (journal, atomic parts, completion marker)."""
+    dataset, step = Dataset.open(Path(root)), make_step()
+
+    def run(shard: Shard) -> None:
+        run_shard(dataset, shard, step, partition, parts, flush_every, lambda records, resumed: None)
+
+    return run
 
 
 def start_ray(address: str | None, num_cpus: int | None) -> None:
@@ -59,6 +66,28 @@ def start_ray(address: str | None, num_cpus: int | None) -> None:
                  logging_level=logging.WARNING, log_to_driver=False)  # fmt: skip
 
 
+def map_shards_ray(
+    shards: list[Shard],
+    make_function: Callable[[], Callable[[Shard], None]],
+    workers: int,
+    address: str | None,
+    on_done: Callable[[int], None],
+) -> None:
+    """Run make_function()(shard) for every shard on Ray actors; on_done(index) as each finishes (any order)."""
+    if not shards:
+        return
+    start_ray(address, num_cpus=workers if not address else None)
+    import ray
+
+    items = [{"index": s.index, "inputs": json.dumps([r.to_row() for r in s.inputs])} for s in shards]
+    pipeline = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        ShardActor, fn_constructor_args=(make_function,), batch_size=1, concurrency=min(workers, len(items)),
+        num_cpus=1,
+    )  # fmt: skip
+    for row in pipeline.iter_rows():
+        on_done(int(row["index"]))
+
+
 def run_shards_ray(
     dataset: Dataset,
     shards: list[Shard],
@@ -70,24 +99,13 @@ def run_shards_ray(
     address: str | None = None,
     on_records: Callable[[list[Record], bool], None] = lambda records, resumed: None,
 ) -> None:
+    """The local executor's contract (run_shards), with the shards spread over Ray actors."""
     todo = []
     for shard in shards:
         if shard_done(dataset, shard):
             on_records(read_parts(dataset, shard.index, parts), True)
         else:
             todo.append(shard)
-    if not todo:
-        return
-    start_ray(address, num_cpus=workers if not address else None)
-    import ray
-
-    items = [{"index": s.index, "inputs": json.dumps([r.to_row() for r in s.inputs])} for s in todo]
-    pipeline = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        ShardWorker,
-        fn_constructor_args=(str(dataset.root), make_step, partition, parts, flush_every),
-        batch_size=1,
-        concurrency=min(workers, len(items)),
-        num_cpus=1,
-    )
-    for row in pipeline.iter_rows():  # shards finish in any order; report each as it lands
-        on_records(read_parts(dataset, int(row["index"]), parts), False)
+    make = partial(shard_runner, str(dataset.root), make_step, partition, parts, flush_every)
+    map_shards_ray(todo, make, workers, address,
+                   lambda index: on_records(read_parts(dataset, index, parts), False))  # fmt: skip
