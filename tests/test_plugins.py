@@ -12,7 +12,8 @@ def test_builtins_and_scripted_backend_register_through_the_same_hook() -> None:
 
 
 def test_unknown_names_are_one_line_errors() -> None:
-    with pytest.raises(UserError, match=r"unknown backend 'gpt9' \(known: embedded, openai, scripted\)"):
+    known = "ctranslate2, embedded, openai, scripted, transformers, vllm"
+    with pytest.raises(UserError, match=rf"unknown backend 'gpt9' \(known: {known}\)"):
         plugins.lookup("backend", "gpt9")
     with pytest.raises(UserError, match="unknown recipe 'poems'"):
         plugins.lookup("recipe", "poems")
