@@ -28,7 +28,7 @@ class LabConfig(BaseModel):
     held_out_fraction: float = Field(0.1, gt=0, lt=0.5)  # of the real stories, kept aside for perplexity
     preset: str = "collapse-cpu"
     vocab_size: int = Field(2048, ge=260)
-    steps: int = Field(300, ge=1)  # training steps per generation
+    steps: int = Field(250, ge=1)  # training steps per generation
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
     temperature: float = Field(1.0, gt=0)  # 1.0 with no top-k: plain ancestral sampling (Shumailov et al.)
