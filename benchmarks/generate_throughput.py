@@ -47,19 +47,8 @@ def baseline(prompts: list[Prompt], options: EmbeddedOptions, model_path: Path) 
     return seconds, tokens, texts
 
 
-def ours(prompts: list[Prompt], backend: EmbeddedBackend, batch_size: int) -> tuple[float, int, list[str]]:
-    backend.generate(prompts[:1])  # load the model outside the timing, as the baseline's constructor does
-    texts, tokens = [], 0
-    started = time.perf_counter()
-    for start in range(0, len(prompts), batch_size):
-        for completion in backend.generate(prompts[start : start + batch_size]):
-            texts.append(completion.text)
-            tokens += completion.tokens_out
-    return time.perf_counter() - started, tokens, texts
-
-
 def batched(backend: Any, prompts: list[Prompt], batch_size: int) -> tuple[float, int, list[str]]:
-    backend.generate(prompts[:1])  # load (and for ct2, convert) outside the timing
+    backend.generate(prompts[:1])  # load (for ct2: convert) outside the timing, as the baseline's constructor does
     texts, tokens = [], 0
     started = time.perf_counter()
     for start in range(0, len(prompts), batch_size):
@@ -126,8 +115,7 @@ def main() -> None:
     for name in args.variants.split(","):
         if name == "embedded":
             show(f"synthloop embedded (batch_size={cfg.generate.batch_size})",
-                 *ours(prompts, backend, cfg.generate.batch_size))  # fmt: skip
-            backend.close()
+                 *batched(backend, prompts, cfg.generate.batch_size))  # fmt: skip
         else:
             label = {"ct2": "ctranslate2 int8", "hf": "transformers fp32"}[name.split("-")[0]]
             show(f"{label} (batch {name.partition('-')[2] or 1})", *variant(name, sampling, prompts))

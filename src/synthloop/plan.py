@@ -44,7 +44,7 @@ def load_prices(path: Path | None, model: str) -> dict[str, float] | None:
 
 
 def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[str, Any]:
-    from synthloop.curate.runner import build_filters
+    from synthloop.curate.runner import per_story_filters
     from synthloop.curate.step import KEPT, CurateStep
     from synthloop.generate.runner import generate
     from synthloop.store.dataset import Dataset
@@ -60,12 +60,9 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
         result = generate(run)
         seconds = time.perf_counter() - started
         records = list(Dataset.open(result.out).iter_records())
-        stateless = [f for f in cfg.curate.order if f not in ("exact", "minhash", "semantic", "decontam")]
-        curate_cfg = cfg.model_copy(update={"curate": cfg.curate.model_copy(update={"order": stateless, "filters": {
-            k: v for k, v in cfg.curate.filters.items() if k in stateless}})})  # fmt: skip
         context = {"vocabulary": load_vocabulary(cfg.vocab.path), "sample_texts": [r.text for r in records[:200]]}
-        kept = [r for r in CurateStep(build_filters(curate_cfg, context)).curate_batch(records)
-                if r.meta.get("curation") == KEPT]  # fmt: skip
+        step = CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
+        kept = [r for r in step.curate_batch(records) if r.meta.get("curation") == KEPT]
     tokens_in = sum(int(r.meta.get("tokens_in_total", r.tokens_in)) for r in records)
     tokens_out = sum(int(r.meta.get("tokens_out_total", r.tokens_out)) for r in records)
     scale = n / calibrate

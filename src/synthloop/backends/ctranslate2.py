@@ -34,14 +34,12 @@ class CTranslate2Options(SamplingOptions):
     seed: int = Field(0, ge=0)  # seeds the worker threads' random generators when the model loads
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("SYNTHLOOP_CACHE") or Path.home() / ".cache" / "synthloop")
-
-
 def convert_embedded(gguf: Path, quantization: str = "int8") -> Path:
     """The CTranslate2 conversion of a GGUF (cached by the file's size and name)."""
     key = hashlib.sha256(f"{gguf.name}:{gguf.stat().st_size}:{quantization}".encode()).hexdigest()[:12]
-    target = cache_root() / "ct2" / f"{gguf.stem}-{quantization}-{key}"
+    from synthloop.embeddings.static import cache_dir
+
+    target = cache_dir() / "ct2" / f"{gguf.stem}-{quantization}-{key}"
     if (target / "model.bin").exists():
         return target
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -30,7 +30,7 @@ GUARD_FILE = "guard.json"
 
 
 class CollapseGuard:
-    def __init__(self, cfg: GuardConfig, folder: Path, warn: Callable[[str], None] = print, seed: int = 0) -> None:
+    def __init__(self, cfg: GuardConfig, folder: Path, warn: Callable[[str], None] = print) -> None:
         from synthloop.store.texts import read_texts
 
         assert cfg.reference is not None
@@ -43,7 +43,6 @@ class CollapseGuard:
                 f"guard.reference {cfg.reference}: {len(self.texts)} texts, need at least {cfg.min_stories}"
             )
         self.reference = Reference.from_texts(self.texts)
-        self.rng = random.Random(seed)
         self.baselines: dict[int, dict[str, Any]] = {}
         self.window: deque[str] = deque(maxlen=cfg.window)
         self.seen = 0

@@ -53,6 +53,15 @@ def build_filters(cfg: Config, context: dict[str, Any]) -> list[Filter]:
     return built
 
 
+def per_story_filters(cfg: Config, context: dict[str, Any], leave_out: tuple[str, ...] = ()) -> list[Filter]:
+    """The filters of curate.order that judge one story at a time (not the stateful dedup stages, which need the
+    whole run), minus `leave_out`, with their configured options."""
+    order = [n for n in cfg.curate.order if n not in leave_out and not plugins.lookup("filter", n).stateful]
+    options = {name: value for name, value in cfg.curate.filters.items() if name in order}
+    return build_filters(cfg.model_copy(update={"curate": cfg.curate.model_copy(
+        update={"order": order, "filters": options})}), context)  # fmt: skip
+
+
 def open_output(out: Path, source: Dataset, settings: dict[str, Any]) -> Dataset:
     if out.resolve() == source.root.resolve():
         raise UserError(f"--out {out}: must differ from --in (curation never overwrites its input)")
@@ -91,7 +100,7 @@ def filter_runner(cfg: Config, source_root: str, out_root: str) -> Callable[[Sha
     source, out = Dataset.open(Path(source_root)), Dataset.open(Path(out_root))
     vocabulary = load_vocabulary(cfg.vocab.path or input_vocabulary_path(source))
     context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
-    step = CurateStep([f for f in build_filters(cfg, context) if not f.stateful], cfg.curate.batch_size)
+    step = CurateStep(per_story_filters(cfg, context), cfg.curate.batch_size)
 
     def run(shard: Shard) -> None:
         records = step.curate_batch(shard.inputs)

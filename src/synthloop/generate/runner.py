@@ -127,15 +127,12 @@ def prompt_shards(
 def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, dataset: Dataset) -> Callable[[int], None]:
     """Before shard k, tell the coverage sampler which stories of shard k-1 survive the curation filters (those
     that judge one story at a time: constraints, vocab, form, readability, safety; dedup needs the whole run)."""
-    from synthloop.curate.runner import build_filters
+    from synthloop.curate.runner import per_story_filters
     from synthloop.curate.step import KEPT, CurateStep
 
     sampler = recipe.sampler  # type: ignore[attr-defined]
-    stateless = [name for name in cfg.curate.order if name not in ("exact", "minhash", "semantic", "decontam")]
     context = {"vocabulary": vocabulary, "sample_texts": []}
-    curate_cfg = cfg.model_copy(update={"curate": cfg.curate.model_copy(update={"order": stateless, "filters": {
-        k: v for k, v in cfg.curate.filters.items() if k in stateless}})})  # fmt: skip
-    step = CurateStep(build_filters(curate_cfg, context))
+    step = CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
     start_from = recipe.options.coverage_from  # type: ignore[attr-defined]
 
     def before_shard(index: int) -> None:
@@ -156,11 +153,14 @@ def failed_or_data(record: Record) -> str:
     return "failed" if record.finish_reason == "error" else "data"
 
 
+def make_step(cfg: Config, recipe: Recipe, backend: Backend) -> GenerateStep:
+    return GenerateStep(recipe, backend, cfg.generate.max_attempts, cfg.generate.batch_size, cfg.generate.min_words,
+                        generation=cfg.run.generation)  # fmt: skip
+
+
 def build_step(cfg: Config) -> GenerateStep:
     """The generation step from a config alone: what each Ray actor builds for itself."""
-    recipe = build_recipe(cfg, load_vocabulary(cfg.vocab.path))
-    return GenerateStep(recipe, build_backend(cfg), cfg.generate.max_attempts, cfg.generate.batch_size,
-                        cfg.generate.min_words, generation=cfg.run.generation)  # fmt: skip
+    return make_step(cfg, build_recipe(cfg, load_vocabulary(cfg.vocab.path)), build_backend(cfg))
 
 
 def run_with_ray(cfg: Config, recipe: Recipe, dataset: Dataset, count: Callable[[list[Record], bool], None]) -> None:
@@ -183,8 +183,7 @@ def generate(cfg: Config) -> GenerateResult:
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
     dataset = open_output(Path(cfg.run.out), settings)
     result = GenerateResult(out=dataset.root)
-    step = GenerateStep(recipe, backend, cfg.generate.max_attempts, cfg.generate.batch_size, cfg.generate.min_words,
-                        generation=cfg.run.generation)  # fmt: skip
+    step = make_step(cfg, recipe, backend)
     started = time.perf_counter()
     guard = None
     if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
@@ -192,7 +191,7 @@ def generate(cfg: Config) -> GenerateResult:
     elif cfg.guard.reference is not None:
         from synthloop.collapse.guard import CollapseGuard
 
-        guard = CollapseGuard(cfg.guard, dataset.root, warn=lambda message: progress.note(message), seed=cfg.run.seed)
+        guard = CollapseGuard(cfg.guard, dataset.root, warn=lambda message: progress.note(message))
 
     def count(records: list[Record], resumed: bool) -> None:
         for record in records:

@@ -212,7 +212,7 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         record = records[item_id]
         return JSONResponse({"id": item_id, "text": record.text, "words": record.words, "features": record.features,
                              "flags": record.flags, "scores": record.scores,
-                             "decisions": [_decision_dict(d) for d in store.decisions(item_id)]})  # fmt: skip
+                             "decisions": [d.as_dict() for d in store.decisions(item_id)]})  # fmt: skip
 
     @app.post("/api/items/{item_id}/decisions")
     async def decide_json(request: Request, item_id: str) -> Response:
@@ -235,7 +235,7 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             return error(request, 400, str(problem))
         decision = store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
                                 text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
-        return JSONResponse(_decision_dict(decision), 201)
+        return JSONResponse(decision.as_dict(), 201)
 
     @app.get("/static/{name}")
     def static_file(name: str) -> Response:
@@ -245,10 +245,6 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         return Response((static / name).read_text(encoding="utf-8"), media_type=types[name])
 
     return app
-
-
-def _decision_dict(decision: Any) -> dict[str, Any]:
-    return {name: getattr(decision, name) for name in decision.__slots__}
 
 
 def serve(dataset_path: Path, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None) -> None:

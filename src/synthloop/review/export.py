@@ -41,10 +41,6 @@ ARGILLA_SETTINGS = {
 }
 
 
-def decision_dict(decision: Decision) -> dict[str, Any]:
-    return {name: getattr(decision, name) for name in Decision.__slots__}
-
-
 def argilla_record(record: Any, part: str, verdicts: dict[str, Decision]) -> dict[str, Any]:
     responses: dict[str, list[dict[str, Any]]] = {}
     for reviewer, decision in sorted(verdicts.items()):
@@ -79,7 +75,7 @@ def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None)
                 row = argilla_record(record, part, verdicts.get(record.id, {}))
             else:
                 row = record.to_row() | {"part": part, "params": record.params, "meta": record.meta}
-                row["decisions"] = [decision_dict(d) for d in by_item.get(record.id, [])]
+                row["decisions"] = [d.as_dict() for d in by_item.get(record.id, [])]
                 row["verdicts"] = {name: d.action for name, d in sorted(verdicts.get(record.id, {}).items())}
             lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     body = "\n".join(lines) + ("\n" if lines else "")

@@ -85,6 +85,9 @@ class Decision:
     concurrent: bool
     created_at: str
 
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in Decision.__slots__}
+
 
 class ReviewStore:
     """One SQLite file. Every method opens its own short connection, so threads of the web server never share one."""
