@@ -1,102 +1,174 @@
 """Vocabulary coverage of the *kept* data on the same budget: uniform vs coverage-aware word sampling.
 
-A real generated run and its curation (e.g. data/run1 and data/run1-curated) give each word's survival rate: the
-share of stories asked to use it that survived curation (smoothed towards its part of speech's mean with 5 pseudo
-stories). The benchmark then replays generation with the real samplers: each story's words come from the sampler,
-it survives with probability  mean rate x product over its words of (word rate / role mean rate)  (clipped to 1),
-and the coverage sampler is told the survivors shard by shard, as in `synthloop generate`. This is a simulation
-of survival (running the model for every budget would take CPU-days), driven by measured rates; it prints the
-share of vocabulary words with at least one kept story at each budget, and the spread of kept uses per word.
+Real generated runs and their curations (e.g. data/run1 and data/run1-curated) give each word's usage rate, the
+share of stories asked for it that used it (shrunk towards its part of speech's mean by a beta prior fitted to
+the spread across words: empirical Bayes), and q, the share of stories that used all three words and survived
+curation. A check prints the all-three-words rate the model predicts against the observed one. The benchmark then
+replays generation with the real samplers: each story's words come from the sampler, each word is used with its
+rate, the story is kept when all three are used and with probability q, and the coverage sampler is told what
+happened shard by shard, as in `synthloop generate`; it never sees the rates. This is a simulation (running the
+model for every budget would take CPU-days), driven by measured rates, and its model of survival is the one the
+sampler assumes (independent words); benchmarks/gpu_coverage.sh runs the real thing at a smaller budget. Per
+budget it prints, averaged over seeds: the share of the prompt words (nouns, verbs, adjectives) with >= 1 and
+>= 3 kept stories, the Gini coefficient of kept stories per word (0 = perfectly even), and the kept stories.
 
-    .venv/bin/python benchmarks/coverage_sampling.py --generated data/run1 --curated data/run1-curated
+    .venv/bin/python benchmarks/coverage_sampling.py --run data/run1,data/run1-curated [--run ...] \\
+        [--strengths 1,4] [--plot coverage.png]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
+from synthloop.metrics.coverage import gini
 from synthloop.store.dataset import Dataset
 from synthloop.vocab import load_vocabulary
 from synthloop.vocab.sampler import ROLES, CoverageSampler, UniformSampler
+from synthloop.vocab.vocabulary import Vocabulary
+
+Story = tuple[dict[str, str], set[str], bool]  # words, roles left out, kept
 
 
-def survival_rates(generated: Path, curated: Path) -> tuple[dict[str, dict[str, float]], float]:
-    kept = {r.id for r in Dataset.open(curated).iter_records()}
+def load_stories(runs: list[tuple[Path, Path]]) -> list[Story]:
+    stories = []
+    for generated, curated in runs:
+        kept = {r.id for r in Dataset.open(curated).iter_records()}
+        for record in Dataset.open(generated).iter_records():
+            stories.append((record.words, set(record.meta.get("missing", [])), record.id in kept))
+    return stories
+
+
+Model = tuple[dict[str, dict[str, float]], dict[str, float], float]  # usage rates per role, role means, q
+
+
+def usage_model(stories: list[Story], quiet: bool = False) -> Model:
+    """Per role: each word's usage rate (empirical Bayes) and the role's mean; q = P(kept | all words used)."""
     asked: dict[str, Counter[str]] = {role: Counter() for role in ROLES}
-    survived: dict[str, Counter[str]] = {role: Counter() for role in ROLES}
-    total = hits = 0
-    for record in Dataset.open(generated).iter_records():
-        total += 1
-        hits += record.id in kept
+    used: dict[str, Counter[str]] = {role: Counter() for role in ROLES}
+    for words, missing, _ in stories:
         for role in ROLES:
-            asked[role][record.words[role]] += 1
-            survived[role][record.words[role]] += record.id in kept
-    mean = hits / total
-    rates = {}
+            asked[role][words[role]] += 1
+            used[role][words[role]] += role not in missing
+    rates, means = {}, {}
     for role in ROLES:
-        rates[role] = {w: (survived[role][w] + 5 * mean) / (n + 5) for w, n in asked[role].items()}
-    return rates, mean
+        n, k = sum(asked[role].values()), sum(used[role].values())
+        mean = k / n
+        observed = sum(asked[role][w] * (used[role][w] / asked[role][w] - mean) ** 2 for w in asked[role]) / n
+        spread = observed - len(asked[role]) * mean * (1 - mean) / n  # minus binomial noise
+        prior = mean * (1 - mean) / spread - 1 if spread > 0 else 1e9
+        rates[role] = {w: (used[role][w] + prior * mean) / (asked[role][w] + prior) for w in asked[role]}
+        means[role] = mean
+        if not quiet:
+            print(f"{role}: {len(asked[role])} words asked, usage {mean:.3f}, prior strength {prior:.1f} stories")
+    all_used = sum(1 for _, missing, _ in stories if not missing)
+    return rates, means, sum(1 for *_, kept in stories if kept) / max(all_used, 1)
 
 
-def simulate(sampler: UniformSampler, rates: dict[str, dict[str, float]], mean: float, budget: int, seed: int,
-             checkpoints: list[int], shard: int = 100) -> list[tuple[int, float, float]]:  # fmt: skip
+def check(stories: list[Story]) -> None:
+    """Is usage a stable property of a word, and do words combine independently? Fit on two thirds of the real
+    stories, then compare predicted and observed usage on the other third, in fifths of the prediction."""
+    fit = [s for i, s in enumerate(stories) if i % 3]
+    held = [s for i, s in enumerate(stories) if not i % 3]
+    rates, means, _ = usage_model(fit, quiet=True)
+    words = sorted(((rates[r].get(w[r], means[r]), r not in missing) for w, missing, _ in held for r in ROLES))
+    triples = sorted((math.prod(rates[r].get(w[r], means[r]) for r in ROLES), not missing) for w, missing, _ in held)
+    for name, pairs in (("one word used", words), ("all three used", triples)):
+        fifths = [pairs[len(pairs) * i // 5 : len(pairs) * (i + 1) // 5] for i in range(5)]
+        shown = "  ".join(f"{statistics.mean(p for p, _ in f):.2f}/{statistics.mean(o for _, o in f):.2f}"
+                          for f in fifths)  # fmt: skip
+        print(f"held-out check, {name} (predicted/observed by fifth of prediction): {shown}")
+
+
+def simulate(
+    sampler: UniformSampler, model: Model, budget: int, seed: int, checkpoints: list[int], shard: int = 100
+) -> list[tuple[float, ...]]:
+    """(share with >= 1 kept story, share with >= 3, Gini, kept stories) at each checkpoint."""
+    rates, means, q = model
     rng, fate = random.Random(seed), random.Random(seed + 1)
     kept: Counter[tuple[str, str]] = Counter()
-    vocabulary_size = sum(len(sampler._words[role]) for role in ROLES)
-    pending, rows = [], []
+    pending, rows, stories = [], [], 0
     for index in range(1, budget + 1):
         words = sampler.sample(rng)
-        p = mean
-        for role in ROLES:
-            p *= rates[role].get(words[role], mean) / mean
-        survived = fate.random() < min(1.0, p)
+        missing = [role for role in ROLES if fate.random() >= rates[role].get(words[role], means[role])]
+        survived = not missing and fate.random() < q
         if survived:
+            stories += 1
             kept.update((role, words[role]) for role in ROLES)
-        pending.append((words, survived))
+        pending.append((words, survived, missing))
         if index % shard == 0 and isinstance(sampler, CoverageSampler):
-            for story, fate_of_story in pending:
-                sampler.observe(story, kept=fate_of_story)
+            for story, fate_of_story, left_out in pending:
+                sampler.observe(story, kept=fate_of_story, missing=left_out)
             pending = []
         if index in checkpoints:
             counts = [kept[(role, w)] for role in ROLES for w in sampler._words[role]]
-            rows.append((index, len([c for c in counts if c]) / vocabulary_size, statistics.pstdev(counts),
-                         sum(counts) // 3))  # fmt: skip
+            rows.append((sum(1 for c in counts if c) / len(counts), sum(1 for c in counts if c >= 3) / len(counts),
+                         gini(counts), stories))  # fmt: skip
     return rows
+
+
+def make(name: str, vocabulary: Vocabulary) -> UniformSampler:
+    return UniformSampler(vocabulary) if name == "uniform" else CoverageSampler(vocabulary, float(name.split("-")[1]))
+
+
+def plot(path: Path, checkpoints: list[int], results: dict[str, list[tuple[float, ...]]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for name, rows in results.items():
+        for axis, column in zip(axes, (0, 2, 3), strict=True):
+            axis.plot(checkpoints, [row[column] for row in rows], label=name)
+    for axis, title in zip(axes, ("vocabulary share with >= 1 kept story", "Gini of kept uses per word",
+                                  "kept stories"), strict=True):  # fmt: skip
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel("stories generated")
+    axes[0].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    print(f"plot: {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--generated", type=Path, required=True)
-    parser.add_argument("--curated", type=Path, required=True)
+    parser.add_argument("--run", action="append", required=True, help="GENERATED,CURATED (repeatable)")
     parser.add_argument("--budgets", default="1000,5000,10000,25000,50000,100000")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--strength", type=float, default=1.0, help="the coverage sampler's novelty exponent")
+    parser.add_argument("--strengths", default="1,4", help="the coverage sampler's strengths to compare")
+    parser.add_argument("--plot", type=Path, help="also draw the curves (every 2,000 stories) into this PNG")
     args = parser.parse_args()
-    rates, mean = survival_rates(args.generated, args.curated)
+    stories = load_stories([(Path(a), Path(b)) for a, b in (run.split(",", 1) for run in args.run)])
+    print(f"{len(stories)} real stories; all three words used in {sum(not m for _, m, _ in stories)}, "
+          f"kept {sum(k for *_, k in stories)}")  # fmt: skip
+    model = usage_model(stories)
+    check(stories)
     checkpoints = [int(b) for b in args.budgets.split(",")]
+    if args.plot:
+        checkpoints = sorted(set(checkpoints) | set(range(2000, max(checkpoints) + 1, 2000)))
     vocabulary = load_vocabulary(None)
-    print(f"survival rate {mean:.3f} from {args.generated}; budgets {checkpoints}; {args.seeds} seeds each")
-    print(
-        f"{'stories':>8} {'uniform coverage':>17} {'aware coverage':>15} {'uniform sd':>11} {'aware sd':>9} "
-        f"{'uniform kept':>13} {'aware kept':>11}"
-    )
-    results: dict[str, list[Any]] = {}
-    for name in ("uniform", "aware"):
-
-        def sampler(name: str = name) -> UniformSampler:
-            return UniformSampler(vocabulary) if name == "uniform" else CoverageSampler(vocabulary, args.strength)
-
-        runs = [simulate(sampler(), rates, mean, max(checkpoints), seed, checkpoints) for seed in range(args.seeds)]
-        results[name] = [tuple(statistics.mean(r[i][k] for r in runs) for k in (1, 2, 3))
+    names = ["uniform"] + [f"coverage-{s}" for s in args.strengths.split(",")]
+    print(f"kept when all three words are used: {model[2]:.3f}; {args.seeds} seeds per budget (mean shown)")
+    results: dict[str, list[tuple[float, ...]]] = {}
+    for name in names:
+        runs = [simulate(make(name, vocabulary), model, max(checkpoints), seed, checkpoints)
+                for seed in range(args.seeds)]  # fmt: skip
+        results[name] = [tuple(statistics.mean(r[i][k] for r in runs) for k in range(4))
                          for i in range(len(checkpoints))]  # fmt: skip
-    for i, budget in enumerate(checkpoints):
-        (uc, usd, uk), (ac, asd, ak) = results["uniform"][i], results["aware"][i]
-        print(f"{budget:>8} {uc:>17.3f} {ac:>15.3f} {usd:>11.2f} {asd:>9.2f} {uk:>13.0f} {ak:>11.0f}")
+    print(f"{'sampler':>13} {'stories':>8} {'covered>=1':>11} {'covered>=3':>11} {'Gini':>6} {'kept':>6}")
+    shown = [int(b) for b in args.budgets.split(",")]
+    for name in names:
+        for i, budget in enumerate(checkpoints):
+            if budget in shown:
+                c1, c3, g, k = results[name][i]
+                print(f"{name:>13} {budget:>8} {c1:>11.3f} {c3:>11.3f} {g:>6.3f} {k:>6.0f}")
+    if args.plot:
+        plot(args.plot, checkpoints, results)
 
 
 if __name__ == "__main__":

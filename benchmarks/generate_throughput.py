@@ -3,11 +3,12 @@
 All run in this process, one after the other, over the same model (the embedded SmolLM2-135M GGUF, converted where
 a variant needs it), the same prompts (from the main config's recipe) and the same sampling settings. The baseline
 is `Llama.create_chat_completion` called once per prompt on a fresh model. Variants: synthloop's embedded backend
-(llama.cpp, prompt-prefix cache), the ctranslate2 backend (int8, batched decoding) at several batch sizes, and the
-transformers backend (fp32, batched). Prints stories/s, tokens/s, all-three-words rate and mean repeated-5-gram
+(llama.cpp, prompt-prefix cache), the ctranslate2 backend (int8, batched decoding) at several batch sizes — `ct2-N`
+as shipped (the batch split over one single-threaded decoder per core), `ct2one-N` one decoder using every core —,
+and the transformers backend (fp32, batched). Prints stories/s, tokens/s, all-three-words rate and mean repeated-5-gram
 fraction (output quality) for each, and each variant's speed ratio to the baseline.
 
-    .venv/bin/python benchmarks/generate_throughput.py [-n 24] [--variants embedded,ct2-8,ct2-32,hf-32]
+    .venv/bin/python benchmarks/generate_throughput.py [-n 24] [--variants embedded,ct2-8,ct2-48,ct2one-48,hf-32]
 """
 
 from __future__ import annotations
@@ -63,10 +64,11 @@ def batched(backend: Any, prompts: list[Prompt], batch_size: int) -> tuple[float
 def variant(name: str, sampling: dict[str, Any], prompts: list[Prompt]) -> tuple[float, int, list[str]]:
     kind, _, size = name.partition("-")
     batch = int(size or 1)
-    if kind == "ct2":
+    if kind in ("ct2", "ct2one"):  # ct2: one single-threaded decoder per core; ct2one: one decoder, all cores
         from synthloop.backends.ctranslate2 import CTranslate2Backend, CTranslate2Options
 
-        return batched(CTranslate2Backend(CTranslate2Options(**sampling, max_batch_size=batch)), prompts, batch)
+        options = CTranslate2Options(**sampling, max_batch_size=batch, parallel=1 if kind == "ct2one" else 0)
+        return batched(CTranslate2Backend(options), prompts, batch)
     if kind == "hf":
         from synthloop.backends.transformers import TransformersBackend, TransformersOptions
 
@@ -117,7 +119,9 @@ def main() -> None:
             show(f"synthloop embedded (batch_size={cfg.generate.batch_size})",
                  *batched(backend, prompts, cfg.generate.batch_size))  # fmt: skip
         else:
-            label = {"ct2": "ctranslate2 int8", "hf": "transformers fp32"}[name.split("-")[0]]
+            label = {"ct2": "ctranslate2 int8", "ct2one": "ctranslate2 int8, one decoder", "hf": "transformers fp32"}[
+                name.split("-")[0]
+            ]
             show(f"{label} (batch {name.partition('-')[2] or 1})", *variant(name, sampling, prompts))
 
 

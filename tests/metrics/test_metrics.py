@@ -3,7 +3,7 @@ import pytest
 
 from synthloop.curate.text import normalize
 from synthloop.metrics.bias import bias_audit
-from synthloop.metrics.coverage import coverage
+from synthloop.metrics.coverage import coverage, gini, prompt_word_coverage
 from synthloop.metrics.diversity import (
     compression_ratio,
     distinct_n,
@@ -66,6 +66,17 @@ def test_coverage_counts_inflected_use_and_rare_half() -> None:
     result = coverage(records, vocabulary)
     assert result["requested_words"] == 2 and result["requested_words_used"] == 2
     assert result["vocabulary_words_used"] >= 4 and 0 < result["vocabulary_used_share"] < 0.01
+
+
+def test_prompt_word_coverage_and_gini() -> None:
+    vocabulary = load_vocabulary()
+    words = [e.word for e in vocabulary.by_pos["noun"]][:3]
+    records = [Record(id=str(i), text="", words={"noun": words[i % 3]}) for i in range(9)]
+    result = prompt_word_coverage(records, vocabulary)
+    size = sum(len(vocabulary.by_pos[p]) for p in ("noun", "verb", "adjective"))
+    assert result["words"] == size and result["share_asked_1"] == result["share_asked_3"] == pytest.approx(3 / size)
+    assert gini([5, 5, 5, 5]) == 0 and gini([0, 0, 0, 20]) == pytest.approx(0.75) and gini([0, 0]) == 0
+    assert coverage(records, vocabulary)["prompt_words"] == result
 
 
 def test_bias_audit_pronouns_names_verbs_occupations() -> None:

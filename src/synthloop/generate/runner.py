@@ -125,8 +125,9 @@ def prompt_shards(
 
 
 def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, dataset: Dataset) -> Callable[[int], None]:
-    """Before shard k, tell the coverage sampler which stories of shard k-1 survive the curation filters (those
-    that judge one story at a time: constraints, vocab, form, readability, safety; dedup needs the whole run)."""
+    """Before shard k, tell the coverage sampler which words the stories of shard k-1 used and which stories survive
+    the curation filters (those that judge one story at a time: constraints, vocab, form, readability, safety;
+    dedup needs the whole run)."""
     from synthloop.curate.runner import per_story_filters
     from synthloop.curate.step import KEPT, CurateStep
 
@@ -134,17 +135,19 @@ def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, datas
     context = {"vocabulary": vocabulary, "sample_texts": []}
     step = CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
     start_from = recipe.options.coverage_from  # type: ignore[attr-defined]
+    words_required = "constraints" in cfg.curate.order  # otherwise leaving a word out costs a story nothing
 
     def before_shard(index: int) -> None:
         if index == 0 and start_from is not None:
             for record in Dataset.open(start_from).iter_records():
-                sampler.observe(record.words, kept=True)
+                sampler.count_kept(record.words)
         if index == 0:
             return
         path = dataset.part_dir("data") / shard_name(index - 1)
         if path.exists():
             for record in step.curate_batch(list(read_shard(path))):
-                sampler.observe(record.words, kept=record.meta.get("curation") == KEPT)
+                missing = record.meta.get("missing", []) if words_required else []
+                sampler.observe(record.words, kept=record.meta.get("curation") == KEPT, missing=missing)
 
     return before_shard
 

@@ -40,6 +40,30 @@ def text_coverage(texts: list[str], vocabulary: Vocabulary, used: Counter[str] |
     }
 
 
+def gini(counts: list[int]) -> float:
+    """0 when every word has the same count, towards 1 when a few words have all of it."""
+    ordered, total = sorted(counts), sum(counts)
+    if not total:
+        return 0.0
+    return sum((2 * i - len(ordered) + 1) * c for i, c in enumerate(ordered)) / (len(ordered) * total)
+
+
+def prompt_word_coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
+    """How evenly the stories cover the words prompts can ask for (the vocabulary's nouns, verbs and adjectives):
+    the share asked for by at least 1 and at least 3 of them, and the Gini coefficient of stories per word. On a
+    curated dataset this is what coverage-aware sampling (vocab/sampler.py) evens out."""
+    sampled = [(e.pos, e.word) for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
+    asked = Counter((role, word) for r in records for role, word in r.words.items())
+    counts = [asked[key] for key in sampled]
+    size = max(len(counts), 1)
+    return {
+        "words": len(counts),
+        "share_asked_1": sum(1 for c in counts if c) / size,
+        "share_asked_3": sum(1 for c in counts if c >= 3) / size,
+        "gini": gini(counts),
+    }
+
+
 def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
     """Vocabulary coverage of a dataset, with the words its prompts requested."""
     texts = [r.text for r in records]
@@ -51,5 +75,6 @@ def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
         requested_words=len(requested),
         requested_share_of_vocabulary=len(requested) / len(sampled_pos) if sampled_pos else 0.0,
         requested_words_used=sum(1 for w in requested if used.get(w)),
+        prompt_words=prompt_word_coverage(records, vocabulary),
     )
     return result

@@ -43,10 +43,11 @@ class TinyStoriesOptions(RecipeOptions):
     features: list[str] = Field(default_factory=lambda: list(FEATURES))  # which features may be sampled
     max_features: int = Field(2, ge=0, le=len(FEATURES))  # each prompt gets 0..max_features of them, uniformly
     system_prompt: str = "You write short, simple stories for small children."
-    # How words are drawn: "uniform" (the TinyStories recipe) or "coverage" (up-weights words that have not yet
-    # survived curation; see vocab/sampler.py). coverage_from: a curated dataset whose kept stories count as used.
+    # How words are drawn: "uniform" (the TinyStories recipe) or "coverage" (asks for words that have not yet
+    # survived curation, with partners that usually do; see vocab/sampler.py). coverage_strength: how hard it
+    # favours the least-kept words. coverage_from: a curated dataset whose kept stories count as used.
     sampler: Literal["uniform", "coverage"] = "uniform"
-    coverage_strength: float = Field(1.0, gt=0, le=10)
+    coverage_strength: float = Field(4.0, gt=0, le=10)
     coverage_from: Path | None = None
 
     def model_post_init(self, context: object) -> None:

@@ -62,6 +62,10 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"| vocabulary used / rare half used | {_fmt(coverage['vocabulary_used_share'])} / "
         f"{_fmt(coverage['rare_half_used_share'])} |",
     ]
+    if "prompt_words" in coverage:
+        words = coverage["prompt_words"]
+        lines.append(f"| prompt words with >= 1 / >= 3 stories, Gini | {_fmt(words['share_asked_1'])} / "
+                     f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |")  # fmt: skip
     if "mauve" in metrics:
         lines.append(f"| MAUVE vs {metrics['reference']['name']} | {_fmt(metrics['mauve']['mauve'])} |")
     lines += [

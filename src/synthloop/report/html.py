@@ -78,7 +78,10 @@ def coverage_section(m: dict[str, Any]) -> str:
         ("requested words used in their stories' data", "requested_words_used", 0),
         ("vocabulary words used anywhere", "vocabulary_words_used", 0),
         ("share of vocabulary used", "vocabulary_used_share", 3),
-        ("share of the vocabulary's rare half used", "rare_half_used_share", 3)]]  # fmt: skip
+        ("share of the vocabulary's rare half used", "rare_half_used_share", 3),
+        ("prompt words (nouns, verbs, adjectives) asked for by >= 1 story", "prompt_words/share_asked_1", 3),
+        ("... by >= 3 stories", "prompt_words/share_asked_3", 3),
+        ("Gini of stories per prompt word (0 = even)", "prompt_words/gini", 3)]]  # fmt: skip
     series = {"dataset" if side == "coverage" else "reference": m[side]["rank_frequency"] for side in sides}
     plot = image(plots.rank_frequency(series), "rank frequency")
     headers = ["", "dataset"] + (["reference"] if len(sides) > 1 else [])

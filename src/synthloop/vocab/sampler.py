@@ -5,11 +5,15 @@ Sampling is a pure function of a seeded random generator, so prompt i of a run a
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
+from collections.abc import Iterable
 
 from synthloop.vocab.vocabulary import Vocabulary
 
 ROLES = ("noun", "verb", "adjective")
+PRIOR_ASKS = 4.0  # a word's usage estimate starts as this many stories at its part of speech's mean rate
 
 
 class UniformSampler:
@@ -27,38 +31,89 @@ class UniformSampler:
 
 class CoverageSampler(UniformSampler):
     """Spreads the *kept* data over the vocabulary. Uniform sampling leaves the rare half of the vocabulary
-    under-used in the output, because the model avoids hard words and the filters drop the stories that do use
-    them. A word's weight is its expected gain in new kept coverage:
+    under-used in the output, because the model avoids hard words and the filters drop the stories that leave a
+    required word out. A story survives only if all three of its words are used, so the three are chosen together:
+    a triple's weight is its expected gain in kept coverage,
 
-        weight = survival estimate x 1 / (1 + kept uses) ** strength
-        survival estimate = (kept uses + 5 m) / (times asked + 5)     (m: its part of speech's survival so far)
+        weight(n, v, a) = r_n r_v r_a x (g_n + g_v + g_a),     g_w = 1 / (1 + kept stories asking w) ** strength
 
-    Novelty alone (the second factor) would spend the budget on words that never survive and keep fewer stories
-    in all; the survival estimate keeps the yield up. The runner tells it, shard by shard from data already on
-    disk, which stories were asked for and which survived (`observe`), so prompt i still depends only on the seed
-    and the finished shards before it: resume stays exact."""
+    where r_w is how much more (or less) often than the average word of its part of speech w is really used when
+    asked for. The sum makes it a mixture of three product distributions, so it is sampled exactly: pick the
+    "focus" role with probability proportional to its term, draw the focus word by r x g and its two partners by
+    r alone. A word that is seldom kept thus gets asked for with partners the model reliably uses.
+
+        r_w = (used_w + 4 u) / (asked_w + 4) / u     (u: the part of speech's usage rate so far)
+
+    Usage is known for every story (whether or not it survived for other reasons), so r is learnt from all the
+    stories, not only the few kept ones. Novelty alone (g) would spend the budget on words that are never used
+    and keep fewer stories in all; r alone would keep asking for easy words. benchmarks/coverage_sampling.py
+    compares it with uniform sampling.
+
+    The runner tells it, shard by shard from data already on disk, which stories were asked for, which words
+    they used and which survived (`observe`), so prompt i still depends only on the seed and the finished shards
+    before it: resume stays exact. `count_kept` adds kept stories from an earlier dataset (coverage only)."""
 
     name = "coverage"
 
-    def __init__(self, vocabulary: Vocabulary, strength: float = 1.0) -> None:
+    def __init__(self, vocabulary: Vocabulary, strength: float = 4.0) -> None:
         super().__init__(vocabulary)
         self.strength = strength
-        self.kept: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
+        self.uses: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
         self.asked: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
+        self.used: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
+        self._tables: dict[tuple[str, str], list[float]] | None = None
+        self._focus: list[float] = []
 
-    def observe(self, words: dict[str, str], kept: bool = True) -> None:
-        """One story was asked to use these words; `kept`: it survived curation."""
-        for role, word in words.items():
-            if role in self.kept and word in self.kept[role]:
+    def usage_rate(self, role: str) -> float:
+        return (sum(self.used[role].values()) + 1) / (sum(self.asked[role].values()) + 2)
+
+    def relative_rate(self, role: str, word: str, mean: float | None = None) -> float:
+        mean = self.usage_rate(role) if mean is None else mean
+        return (self.used[role][word] + PRIOR_ASKS * mean) / (self.asked[role][word] + PRIOR_ASKS) / mean
+
+    def observe(self, words: dict[str, str], kept: bool, missing: Iterable[str] = ()) -> None:
+        """One story was asked to use these words; `missing`: the roles whose word it left out; `kept`: it
+        survived curation."""
+        left_out = set(missing)
+        for role in ROLES:
+            word = words.get(role)
+            if word in self.asked[role]:
                 self.asked[role][word] += 1
-                self.kept[role][word] += kept
+                self.used[role][word] += role not in left_out
+                self.uses[role][word] += kept
+        self._tables = None
+
+    def count_kept(self, words: dict[str, str]) -> None:
+        """A story from an earlier dataset already uses these words (counts towards coverage only)."""
+        for role in ROLES:
+            if words.get(role) in self.uses[role]:
+                self.uses[role][words[role]] += 1
+        self._tables = None
+
+    def _build(self) -> dict[tuple[str, str], list[float]]:
+        tables: dict[tuple[str, str], list[float]] = {}
+        for role in ROLES:
+            words, mean = self._words[role], self.usage_rate(role)
+            rates = [self.relative_rate(role, w, mean) for w in words]
+            gains = [(1 + self.uses[role][w]) ** -self.strength for w in words]
+            tables[(role, "focus")] = list(itertools.accumulate(r * g for r, g in zip(rates, gains, strict=True)))
+            tables[(role, "partner")] = list(itertools.accumulate(rates))
+        terms = []
+        for focus in ROLES:
+            term = 1.0
+            for role in ROLES:
+                term *= tables[(role, "focus" if role == focus else "partner")][-1]
+            terms.append(term)
+        self._focus = list(itertools.accumulate(terms))
+        return tables
 
     def sample(self, rng: random.Random) -> dict[str, str]:
+        if self._tables is None:
+            self._tables = self._build()
+        focus = ROLES[min(bisect.bisect_right(self._focus, rng.random() * self._focus[-1]), len(ROLES) - 1)]
         chosen = {}
         for role in ROLES:
-            words, kept, asked = self._words[role], self.kept[role], self.asked[role]
-            total_asked = sum(asked.values())
-            mean = (sum(kept.values()) + 1) / (total_asked + 2)  # the role's survival so far (Laplace)
-            weights = [(kept[w] + 5 * mean) / (asked[w] + 5) / (1 + kept[w]) ** self.strength for w in words]
-            chosen[role] = rng.choices(words, weights=weights)[0]
+            table = self._tables[(role, "focus" if role == focus else "partner")]
+            index = bisect.bisect_right(table, rng.random() * table[-1])
+            chosen[role] = self._words[role][min(index, len(table) - 1)]
         return chosen
