@@ -42,12 +42,14 @@ def test_embedded_backend_writes_a_story_with_counts_and_timings() -> None:
     assert again.text == completion.text
 
 
-def test_main_config_generates_real_stories_and_resumes_after_kill(tmp_path: Path) -> None:
+def test_main_config_on_llama_cpp_generates_real_stories_and_resumes_after_kill(tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = [
         "generate",
         "--config",
         str(ROOT / "configs" / "tinystories.toml"),
+        "--set",
+        "backend.name=embedded",
         "-n",
         "4",
         "--out",
