@@ -40,6 +40,8 @@ def test_override_parsing() -> None:
     assert parse_override("a.b=1") == (["a", "b"], 1)
     assert parse_override("a=hello") == (["a"], "hello")
     assert parse_override("a=[1, 2]") == (["a"], [1, 2])
+    assert parse_override("guard.reference=null") == (["guard", "reference"], None)
+    assert load_config(None, ["guard.reference=null"]).guard.reference is None
     with pytest.raises(UserError):
         parse_override("novalue")
 

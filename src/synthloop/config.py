@@ -99,13 +99,16 @@ def format_validation_error(source: str, error: ValidationError, prefix: str = "
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """'backend.options.temperature=0.5' -> (['backend', 'options', 'temperature'], 0.5)."""
+    """'backend.options.temperature=0.5' -> (['backend', 'options', 'temperature'], 0.5); 'guard.reference=null' ->
+    None (TOML has no null: this is how an optional setting is switched off from the command line)."""
     if "=" not in text:
         raise UserError(f"--set {text!r}: expected key=value, e.g. --set run.n=50")
     key, raw = text.split("=", 1)
     path = [part for part in key.strip().split(".") if part]
     if not path:
         raise UserError(f"--set {text!r}: empty key")
+    if raw.strip() == "null":
+        return path, None
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
