@@ -44,8 +44,8 @@ def load_prices(path: Path | None, model: str) -> dict[str, float] | None:
 
 
 def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[str, Any]:
-    from synthloop.curate.runner import per_story_filters
-    from synthloop.curate.step import KEPT, CurateStep
+    from synthloop.curate.runner import per_story_step
+    from synthloop.curate.step import KEPT
     from synthloop.generate.runner import generate
     from synthloop.store.dataset import Dataset
     from synthloop.vocab import load_vocabulary
@@ -60,9 +60,9 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
         result = generate(run)
         seconds = time.perf_counter() - started
         records = list(Dataset.open(result.out).iter_records())
-        context = {"vocabulary": load_vocabulary(cfg.vocab.path), "sample_texts": [r.text for r in records[:200]]}
-        step = CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
+        step = per_story_step(cfg, load_vocabulary(cfg.vocab.path), [r.text for r in records[:200]])
         kept = [r for r in step.curate_batch(records) if r.meta.get("curation") == KEPT]
+    kept_rate = len(kept) / max(1, len(records))
     tokens_in = sum(int(r.meta.get("tokens_in_total", r.tokens_in)) for r in records)
     tokens_out = sum(int(r.meta.get("tokens_out_total", r.tokens_out)) for r in records)
     scale = n / calibrate
@@ -75,16 +75,15 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
             "tokens_out": tokens_out,
             "tokens_per_s": tokens_out / seconds,
             "attempts_per_story": sum(r.attempts for r in records) / max(1, len(records)),
-            "kept_rate": len(kept) / max(1, len(records)),
+            "kept_rate": kept_rate,
         },
         "n": n,
         "tokens_in": round(tokens_in * scale),
         "tokens_out": round(tokens_out * scale),
         "seconds": seconds * scale,
-        "kept_stories": round(len(kept) / max(1, len(records)) * n),
+        "kept_stories": round(kept_rate * n),
         "model": cfg.backend.name if not records else records[0].model,
     }
-    kept_rate = estimate["calibration"]["kept_rate"]
     if kept_rate:
         estimate["generate_for_n_kept"] = math.ceil(n / kept_rate)  # prompts to generate for n kept stories
     prices = load_prices(prices_path, estimate["model"])

@@ -95,3 +95,12 @@ def test_coverage_sampling_spreads_kept_stories_evenly_and_resumes_exactly(tmp_p
     _, first = kept_noun_counts(tmp_path / "steps", "coverage", 18)
     _, extended = kept_noun_counts(tmp_path / "steps", "coverage", 48)
     assert extended == everything and set(first) <= set(extended)
+
+
+def test_coverage_sampling_on_ray_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    config = scripted_config(tmp_path)
+    result = run_cli(
+        "generate", "--config", str(config), "--executor", "ray", "--set", 'recipe.options.sampler="coverage"'
+    )
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
+    assert "learns shard by shard" in result.stderr and not (tmp_path / "out").exists()

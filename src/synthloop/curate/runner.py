@@ -62,6 +62,13 @@ def per_story_filters(cfg: Config, context: dict[str, Any], leave_out: tuple[str
         update={"order": order, "filters": options})}), context)  # fmt: skip
 
 
+def per_story_step(cfg: Config, vocabulary: Any, sample_texts: list[str]) -> CurateStep:
+    """What a story can be judged by on its own, before the run is complete (per-story filters, without
+    decontamination): the coverage sampler's feedback and `synthloop plan` use it."""
+    context = {"vocabulary": vocabulary, "sample_texts": sample_texts}
+    return CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
+
+
 def open_output(out: Path, source: Dataset, settings: dict[str, Any]) -> Dataset:
     if out.resolve() == source.root.resolve():
         raise UserError(f"--out {out}: must differ from --in (curation never overwrites its input)")
@@ -146,23 +153,20 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         "vocabulary": vocabulary.digest(),
     }
     dataset = open_output(Path(out), source, settings)
-    step = CurateStep(filters, cfg.curate.batch_size)
+    on_ray = cfg.execute.executor == "ray"  # filters in parallel on Ray, then dedup here, in order
+    step = CurateStep([f for f in filters if f.stateful] if on_ray else filters, cfg.curate.batch_size)
 
     def on_records(records: list[Record], resumed: bool) -> None:
         if resumed:
             step.remember(records)
 
-    shards: Iterable[Shard] = input_shards(source)
-    if cfg.execute.executor == "ray":  # filters in parallel on Ray, then dedup here, in order
-        shards = prefilter_with_ray(cfg, source, dataset)
-        step.close()
-        step = CurateStep([f for f in filters if f.stateful], cfg.curate.batch_size)
+    shards: Iterable[Shard] = prefilter_with_ray(cfg, source, dataset) if on_ray else input_shards(source)
     try:
         run_shards(dataset, shards, step, partition=kept_or_excluded, parts=PARTS, flush_every=cfg.curate.batch_size,
                    on_records=on_records)  # fmt: skip
     finally:
         step.close()
-    if cfg.execute.executor == "ray":
+    if on_ray:
         import shutil
 
         shutil.rmtree(dataset.part_dir(PREFILTER_PART), ignore_errors=True)  # every shard is complete now

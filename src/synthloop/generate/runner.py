@@ -128,20 +128,19 @@ def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, datas
     """Before shard k, tell the coverage sampler which words the stories of shard k-1 used and which stories survive
     the curation filters (those that judge one story at a time: constraints, vocab, form, readability, safety;
     dedup needs the whole run)."""
-    from synthloop.curate.runner import per_story_filters
-    from synthloop.curate.step import KEPT, CurateStep
+    from synthloop.curate.runner import per_story_step
+    from synthloop.curate.step import KEPT
 
     sampler = recipe.sampler  # type: ignore[attr-defined]
-    context = {"vocabulary": vocabulary, "sample_texts": []}
-    step = CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
+    step = per_story_step(cfg, vocabulary, [])
     start_from = recipe.options.coverage_from  # type: ignore[attr-defined]
     words_required = "constraints" in cfg.curate.order  # otherwise leaving a word out costs a story nothing
 
     def before_shard(index: int) -> None:
-        if index == 0 and start_from is not None:
-            for record in Dataset.open(start_from).iter_records():
-                sampler.count_kept(record.words)
         if index == 0:
+            if start_from is not None:
+                for record in Dataset.open(start_from).iter_records():
+                    sampler.count_kept(record.words)
             return
         path = dataset.part_dir("data") / shard_name(index - 1)
         if path.exists():
@@ -171,8 +170,6 @@ def run_with_ray(cfg: Config, recipe: Recipe, dataset: Dataset, count: Callable[
 
     from synthloop.execute.ray import run_shards_ray
 
-    if isinstance(getattr(recipe, "sampler", None), CoverageSampler):
-        raise UserError("recipe.options.sampler = 'coverage' learns shard by shard; use execute.executor = 'local'")
     shards = list(prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size))
     run_shards_ray(dataset, shards, partial(build_step, cfg), failed_or_data, PARTS, cfg.generate.batch_size,
                    cfg.execute.workers, cfg.execute.address, on_records=count)  # fmt: skip
@@ -181,6 +178,9 @@ def run_with_ray(cfg: Config, recipe: Recipe, dataset: Dataset, count: Callable[
 def generate(cfg: Config) -> GenerateResult:
     vocabulary = load_vocabulary(cfg.vocab.path)
     recipe = build_recipe(cfg, vocabulary)
+    adaptive = isinstance(getattr(recipe, "sampler", None), CoverageSampler)
+    if adaptive and cfg.execute.executor == "ray":
+        raise UserError("recipe.options.sampler = 'coverage' learns shard by shard; use execute.executor = 'local'")
     backend = build_backend(cfg)
     backend.check()
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
@@ -212,9 +212,7 @@ def generate(cfg: Config) -> GenerateResult:
         if guard is not None:
             guard.observe(records)
 
-    feedback = None
-    if isinstance(getattr(recipe, "sampler", None), CoverageSampler):
-        feedback = coverage_feedback(cfg, recipe, vocabulary, dataset)
+    feedback = coverage_feedback(cfg, recipe, vocabulary, dataset) if adaptive else None
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
             if cfg.execute.executor == "ray":

@@ -9,6 +9,7 @@ from typing import Any
 from synthloop.records import Record
 from synthloop.vocab import Vocabulary
 from synthloop.vocab.inflection import lemmas, word_tokens
+from synthloop.vocab.sampler import ROLES
 
 
 def used_word_counts(texts: list[str], vocabulary: Vocabulary) -> Counter[str]:
@@ -52,7 +53,7 @@ def prompt_word_coverage(records: list[Record], vocabulary: Vocabulary) -> dict[
     """How evenly the stories cover the words prompts can ask for (the vocabulary's nouns, verbs and adjectives):
     the share asked for by at least 1 and at least 3 of them, and the Gini coefficient of stories per word. On a
     curated dataset this is what coverage-aware sampling (vocab/sampler.py) evens out."""
-    sampled = [(e.pos, e.word) for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
+    sampled = [(e.pos, e.word) for e in vocabulary.entries if e.pos in ROLES]
     asked = Counter((role, word) for r in records for role, word in r.words.items())
     counts = [asked[key] for key in sampled]
     size = max(len(counts), 1)
@@ -70,7 +71,7 @@ def coverage(records: list[Record], vocabulary: Vocabulary) -> dict[str, Any]:
     used = used_word_counts(texts, vocabulary)
     result = text_coverage(texts, vocabulary, used)
     requested = {w for r in records for w in r.words.values()}
-    sampled_pos = [e for e in vocabulary.entries if e.pos in ("noun", "verb", "adjective")]
+    sampled_pos = [e for e in vocabulary.entries if e.pos in ROLES]
     result.update(
         requested_words=len(requested),
         requested_share_of_vocabulary=len(requested) / len(sampled_pos) if sampled_pos else 0.0,

@@ -110,10 +110,12 @@ class CoverageSampler(UniformSampler):
     def sample(self, rng: random.Random) -> dict[str, str]:
         if self._tables is None:
             self._tables = self._build()
-        focus = ROLES[min(bisect.bisect_right(self._focus, rng.random() * self._focus[-1]), len(ROLES) - 1)]
-        chosen = {}
-        for role in ROLES:
-            table = self._tables[(role, "focus" if role == focus else "partner")]
-            index = bisect.bisect_right(table, rng.random() * table[-1])
-            chosen[role] = self._words[role][min(index, len(table) - 1)]
-        return chosen
+        focus = ROLES[draw(self._focus, rng)]
+        tables = self._tables
+        return {role: self._words[role][draw(tables[(role, "focus" if role == focus else "partner")], rng)]
+                for role in ROLES}  # fmt: skip
+
+
+def draw(cumulative: list[float], rng: random.Random) -> int:
+    """An index drawn with probability proportional to its weight, given the running sums of the weights."""
+    return min(bisect.bisect_right(cumulative, rng.random() * cumulative[-1]), len(cumulative) - 1)
