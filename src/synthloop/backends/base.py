@@ -31,6 +31,11 @@ class Completion:
     model: str
     error: str | None = None
 
+    @classmethod
+    def failed(cls, reason: str, model: str, latency_s: float = 0.0) -> Completion:
+        """The completion of a prompt that failed: no text, finish_reason "error", and the reason why."""
+        return cls("", "error", 0, 0, latency_s, model, error=reason)
+
 
 class SamplingOptions(BaseModel):
     """Sampling parameters every backend understands. Defaults suit SmolLM2-135M writing short stories:

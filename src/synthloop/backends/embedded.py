@@ -110,17 +110,8 @@ class EmbeddedBackend(Backend):
                     seed=prompt.seed,
                 )
             except (RuntimeError, ValueError) as error:  # e.g. prompt longer than n_ctx
-                completions.append(
-                    Completion(
-                        "",
-                        "error",
-                        0,
-                        0,
-                        time.perf_counter() - started,
-                        self.model_name,
-                        error=f"{type(error).__name__}: {error}",
-                    )
-                )
+                reason = f"{type(error).__name__}: {error}"
+                completions.append(Completion.failed(reason, self.model_name, time.perf_counter() - started))
                 continue
             choice = result["choices"][0]
             usage = result.get("usage") or {}

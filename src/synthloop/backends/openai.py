@@ -113,15 +113,8 @@ class OpenAIBackend(Backend):
                 if attempt == self._opts.max_retries:
                     break
                 await asyncio.sleep(self._delay(attempt, error.retry_after))
-        return Completion(
-            "",
-            "error",
-            0,
-            0,
-            time.perf_counter() - started,
-            self.model_name,
-            error=f"gave up after {self._opts.max_retries + 1} attempts: {last_error}",
-        )
+        reason = f"gave up after {self._opts.max_retries + 1} attempts: {last_error}"
+        return Completion.failed(reason, self.model_name, time.perf_counter() - started)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -139,15 +132,8 @@ class OpenAIBackend(Backend):
             raise RetryableError(f"HTTP {response.status_code}", _retry_after(response))
         if response.status_code >= 400:
             # 400/401/404 will not get better by retrying: report it on the record.
-            return Completion(
-                "",
-                "error",
-                0,
-                0,
-                time.perf_counter() - started,
-                self.model_name,
-                error=f"HTTP {response.status_code}: {response.text[:200]}",
-            )
+            reason = f"HTTP {response.status_code}: {response.text[:200]}"
+            return Completion.failed(reason, self.model_name, time.perf_counter() - started)
         try:
             payload = response.json()
             choice = payload["choices"][0]
