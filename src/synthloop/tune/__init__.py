@@ -1,0 +1,1 @@
+"""Fine-tuning the embedded generator on anchored data: prompt -> story pairs from a human pool, a LoRA adapter."""
