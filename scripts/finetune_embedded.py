@@ -41,6 +41,9 @@ def main() -> int:
     parser.add_argument("--rank", type=int, default=16, help="LoRA rank")
     parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=8, help="pairs per optimiser step")
+    parser.add_argument("--word-weight", type=float, default=1.0, help="loss weight of the required words' tokens")
+    parser.add_argument("--init", type=Path, help="continue from this adapter file")
+    parser.add_argument("--seed", type=int, default=0, help="word draws and batch order")
     args = parser.parse_args()
     if args.epochs < 1 or args.limit < 0 or args.rank < 1 or args.lr <= 0 or args.batch_size < 1:
         parser.error("--epochs, --rank and --batch-size must be >= 1, --limit >= 0 and --lr > 0")
@@ -62,8 +65,22 @@ def main() -> int:
     )
     held = build_pairs(held_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=1, epochs=1, common=common)
     print(f"{len(train_stories)} training stories -> {len(train)} pairs; {len(held)} held-out pairs", flush=True)
-    meta = {"pool": str(SAMPLE.name), "epochs": args.epochs, "template": "small-model"}
-    config = TuneConfig(out=args.out, rank=args.rank, lr=args.lr, batch_size=args.batch_size, meta=meta)
+    meta = {
+        "pool": str(SAMPLE.name),
+        "epochs": args.epochs,
+        "template": "small-model",
+        "init": None if args.init is None else args.init.name,
+    }
+    config = TuneConfig(
+        out=args.out,
+        rank=args.rank,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        meta=meta,
+        word_weight=args.word_weight,
+        init_adapter=args.init,
+        seed=args.seed,
+    )
     card = finetune(gguf, train, held, config, log=lambda m: print(m, flush=True))
     print(json.dumps(card, indent=2))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -37,3 +39,14 @@ def print_curate_summary(result: CurateResult) -> None:
         table.add_row(reason, str(count), str(stats["dropped_first_reason"].get(reason, 0)))
     Console().print(table)
     print(f"curated: {result.out}/data  (rejects with reasons: {result.out}/excluded, counts: {result.out}/stats.json)")
+    judged = quality_judged(result.out)
+    if judged is not None:
+        print(f"quality model: {judged[0]} of {judged[1]} kept stories judged keep-worthy (quality.keep)")
+
+
+def quality_judged(folder: Path) -> tuple[int, int] | None:
+    """(kept stories the quality model judges keep-worthy, kept stories it scored), or None without scores."""
+    from synthloop.store.dataset import Dataset
+
+    marks = [r.scores["quality.keep"] for r in Dataset.open(folder).iter_records() if "quality.keep" in r.scores]
+    return (sum(m >= 0.5 for m in marks), len(marks)) if marks else None

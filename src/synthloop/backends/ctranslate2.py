@@ -41,14 +41,15 @@ class CTranslate2Options(SamplingOptions):
     # A LoRA adapter merged into the embedded model before conversion: a shipped one by name ("tinystories": the
     # embedded model fine-tuned on TinyStories prompt -> story pairs, tune/data/tinystories.json) or a file path.
     adapter: str | None = None
+    adapter_strength: float = Field(1.0, ge=0, le=2)  # the adapter's weight when merged (1: as trained)
 
 
 def convert_embedded(
-    gguf: Path, quantization: str = "int8", adapter: Path | None = None, adapter_sha: str = ""
+    gguf: Path, quantization: str = "int8", adapter: Path | None = None, adapter_sha: str = "", strength: float = 1.0
 ) -> Path:
     """The CTranslate2 conversion of a GGUF, with a LoRA adapter merged in when one is given (cached by the file's
     size and name and the adapter's hash)."""
-    identity = f"{gguf.name}:{gguf.stat().st_size}:{quantization}" + (f":{adapter_sha}" if adapter else "")
+    identity = f"{gguf.name}:{gguf.stat().st_size}:{quantization}" + (f":{adapter_sha}:{strength}" if adapter else "")
     key = hashlib.sha256(identity.encode()).hexdigest()[:12]
     from synthloop.embeddings.static import cache_dir
 
@@ -70,7 +71,7 @@ def convert_embedded(
         if adapter is not None:
             from synthloop.tune.lora import merge
 
-            merge(model, adapter)
+            merge(model, adapter, strength)
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(staging)
@@ -135,7 +136,7 @@ class CTranslate2Backend(Backend):
             assert gguf is not None
             quantization = "int8" if self._opts.compute_type == "auto" else self._opts.compute_type
             adapter, sha = resolve(self._opts.adapter) if self._opts.adapter else (None, "")
-            path = convert_embedded(gguf, quantization, adapter, sha)
+            path = convert_embedded(gguf, quantization, adapter, sha, self._opts.adapter_strength)
         threads = self._opts.threads or os.cpu_count() or 1
         parallel = min(self._opts.parallel or threads, threads)
         ctranslate2.set_random_seed(self._opts.seed)

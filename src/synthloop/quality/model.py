@@ -56,7 +56,7 @@ class QualityModel:
         return 1.0 / (1.0 + np.exp(-self.logits(dense_rows, sparse_rows)))
 
     def save(self, folder: Path) -> None:
-        from synthloop.store.atomic import atomic_write
+        from synthloop.store.atomic import atomic_write, atomic_write_text
 
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {
@@ -69,7 +69,7 @@ class QualityModel:
 
         def write_arrays(temporary: str) -> None:
             with open(temporary, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
+                np.savez_compressed(handle, allow_pickle=False, **arrays)
 
         atomic_write(folder / "model.npz", write_arrays)
         card = {
@@ -81,7 +81,7 @@ class QualityModel:
             "hash_buckets": HASH_BUCKETS,
         }
         text = json.dumps(card, indent=2, sort_keys=True) + "\n"
-        atomic_write(folder / "card.json", lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+        atomic_write_text(folder / "card.json", text)
 
 
 def shipped_folder() -> Path:

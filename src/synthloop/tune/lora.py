@@ -91,12 +91,13 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return tensors, metadata
 
 
-def merge(model: Any, path: Path) -> int:
-    """Add the adapter at `path` into the model's Linear weights in place; returns how many layers changed."""
+def merge(model: Any, path: Path, strength: float = 1.0) -> int:
+    """Add the adapter at `path` (times `strength`: 1 is the trained adapter, 0 the base model) into the model's
+    Linear weights in place; returns how many layers changed."""
     import torch
 
     tensors, metadata = load(path)
-    scale = float(metadata["alpha"]) / int(metadata["rank"])
+    scale = strength * float(metadata["alpha"]) / int(metadata["rank"])
     modules = dict(model.named_modules())
     names = sorted({key.rsplit(".", 1)[0] for key in tensors})
     for name in names:

@@ -1,15 +1,16 @@
 """The `quality` filter: the quality classifier (synthloop/quality/) as a curation stage.
 
 Every story it sees gets `quality.score` (the model's probability that a careful reader would keep it) and
-`quality.margin` (score minus threshold: the review app's "uncertain" queue starts at the smallest |margin|);
-a story below the threshold is dropped with `quality.low_score`. Scoring is batched and runs on one core at
+`quality.margin` (score minus threshold: the review app's "uncertain" queue starts at the smallest |margin|) and
+`quality.keep` (1 or 0); a story below the threshold is dropped with `quality.low_score`, or, in "score" mode, only
+marked. Scoring is batched and runs on one core at
 thousands of stories per second (benchmarks/quality_speed.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -21,6 +22,9 @@ from synthloop.records import Record
 class QualityOptions(FilterOptions):
     model: Path | None = None  # a folder from `synthloop quality train`; None: the shipped model
     threshold: float | None = Field(None, ge=0, le=1)  # None: the model's own (chosen for its target precision)
+    # "filter": drop stories below the threshold; "score": only score them (quality.keep says which the model would
+    # keep), for a model not yet validated on this generator's stories.
+    mode: Literal["filter", "score"] = "filter"
 
 
 class QualityFilter(Filter[QualityOptions]):
@@ -44,5 +48,7 @@ class QualityFilter(Filter[QualityOptions]):
         for i, score in zip(scoreable, scores, strict=True):
             self.score(records[i], "score", score)
             self.score(records[i], "margin", score - self.threshold)
-            verdicts[i] = True if score >= self.threshold else (False, "low_score")
+            self.score(records[i], "keep", float(score >= self.threshold))
+            keep = score >= self.threshold or self.options.mode == "score"
+            verdicts[i] = True if keep else (False, "low_score")
         return verdicts
