@@ -268,3 +268,19 @@ def test_cli_refuses_a_rubric_without_keep_before_writing(generated: Path, tmp_p
     assert "bad.md: the judge rubric has no keep decision" in result.stderr and not (tmp_path / "c").exists()
     missing = run_cli("curate", "--in", str(generated), "--out", str(tmp_path / "c"), "--set", "curate.order=['judge']")
     assert missing.returncode == 2 and "curate.filters.judge.backend" in missing.stderr
+
+
+@pytest.mark.parametrize("judge_rejected", [False, True])
+def test_the_judge_reads_only_what_earlier_filters_kept(tmp_path: Path, judge_rejected: bool) -> None:
+    filters = [make("constraints"), judge(tmp_path, {"W": [drop("incoherent")]}, judge_rejected=judge_rejected)]
+    records = [
+        Record(id="fine", text=f"{STORY} W", words={"noun": "ball"}),
+        Record(id="dropped", text=f"{STORY} W.", words={"noun": "zebra"}),
+    ]
+    flags = {r.id: r.flags for r in CurateStep(filters).curate_batch(records)}
+    if judge_rejected:
+        assert calls(tmp_path) == [2] and flags["dropped"] == ["constraints.missing_noun", "judge.incoherent"]
+    else:
+        assert calls(tmp_path) == [1] and flags["dropped"] == ["constraints.missing_noun"]
+        assert "judge" not in records[1].meta and "judge.keep" not in records[1].scores
+    assert flags["fine"] == ["judge.incoherent"]

@@ -9,10 +9,11 @@ again with a new seed (at most `max_attempts` asks), and the scores go on the re
 `judge.low_<score>`. A judge that fails (server down, empty or unparseable answers after every attempt, a backend
 error) drops the story as `judge.error` with the error in meta["judge"]: a story is never passed unjudged.
 
-Each batch is one backend.generate call (plus one per retry round for the answers that did not parse), and every
-judgement is cached on disk by (story text hash, judge model, rubric digest), by default in the curated output
-folder (`judge/cache.sqlite`), so a resumed or repeated curation never asks twice. Tokens spent are kept in
-meta["judge"] and summed in stats.json.
+By default the judge reads only the stories the filters before it in curate.order kept (`judge_rejected = true`
+to read every story). Each batch is one backend.generate call (plus one per retry round for the answers that did
+not parse), and every judgement is cached on disk by (story text hash, judge model, rubric digest), by default in
+the curated output folder (`judge/cache.sqlite`), so a resumed or repeated curation never asks twice. Tokens spent
+are kept in meta["judge"] and summed in stats.json.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class JudgeOptions(FilterOptions):
     min_simplicity: int | None = Field(None, ge=1, le=10)
     max_attempts: int = Field(3, ge=1, le=10)  # asks per story until an answer parses, each with a new seed
     cache_path: Path | None = None  # None: judge/cache.sqlite in the curated output folder
+    # False: judge only the stories no filter before `judge` in curate.order dropped (the tokens go where they
+    # matter); True: judge every story (e.g. to give a whole sample judge scores, as labels).
+    judge_rejected: bool = False
 
 
 def slug(text: str) -> str:
@@ -58,6 +62,7 @@ class Judge(Filter[JudgeOptions]):
 
     def __init__(self, options: JudgeOptions, context: dict[str, Any]) -> None:
         super().__init__(options, context)
+        self.sees_rejected = options.judge_rejected
         self.rubric = load_rubric(options.rubric)
         cls = plugins.lookup("backend", options.backend.name)
         backend_options = validate_options(cls.Options, options.backend.options, "curate.filters.judge.backend.options")
