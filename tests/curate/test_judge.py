@@ -266,6 +266,14 @@ def test_cli_refuses_a_rubric_without_keep_before_writing(generated: Path, tmp_p
     )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "bad.md: the judge rubric has no keep decision" in result.stderr and not (tmp_path / "c").exists()
+    not_a_cache = tmp_path / "notes.txt"
+    not_a_cache.write_text("these are my notes, not a database\n")
+    sets = judge_config(tmp_path, KEEP, f", cache_path = '{not_a_cache}'")
+    result = run_cli(
+        "curate", "--in", str(generated), "--out", str(tmp_path / "c"), *(a for s in sets for a in ("--set", s))
+    )
+    assert result.returncode == 2 and "notes.txt: not a usable judge cache" in result.stderr
+    assert not (tmp_path / "c").exists() and not_a_cache.read_text().startswith("these are my notes")
     missing = run_cli("curate", "--in", str(generated), "--out", str(tmp_path / "c"), "--set", "curate.order=['judge']")
     assert missing.returncode == 2 and "curate.filters.judge.backend" in missing.stderr
 

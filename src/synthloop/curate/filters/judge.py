@@ -70,6 +70,7 @@ class Judge(Filter[JudgeOptions]):
         self.model = self.backend.model_name
         out = context.get("out")
         self.cache = JudgementCache(options.cache_path or (Path(out) / CACHE_FILE if out is not None else None))
+        self.cache.check()
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         return self.filter_batch([record], [view])[0]

@@ -40,6 +40,19 @@ class JudgementCache:
         self.memory: dict[str, dict[str, Any]] = {}
         self._conn: sqlite3.Connection | None = None
 
+    def check(self) -> None:
+        """Refuse an existing file that is not a judge cache, before anything is written (opens it read-only)."""
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            try:
+                conn.execute("SELECT name FROM sqlite_master").fetchall()  # an empty database is fine too
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"{self.path}: not a usable judge cache ({error})") from error
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             assert self.path is not None
