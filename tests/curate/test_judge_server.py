@@ -38,7 +38,7 @@ def make_dataset(root: Path) -> Path:
 def judge_settings(base_url: str, cache: Path) -> list[str]:
     backend = (
         f"{{name = 'openai', options = {{base_url = '{base_url}', model = 'smollm2-judge', max_tokens = 96, "
-        "temperature = 0.3, concurrency = 2, max_retries = 1}}"
+        "temperature = 0.3, concurrency = 2, max_retries = 1, timeout_s = 600}}"  # a busy 2-core machine is slow
     )
     judge = f"{{backend = {backend}, max_attempts = 2, cache_path = '{cache}'}}"
     return ["--set", "curate.order=['judge']", "--set", f"curate.filters.judge={judge}"]
@@ -68,7 +68,8 @@ def test_curate_with_a_real_judge_server(tmp_path: Path) -> None:
                 assert (record.meta["curation"] == "kept") == (record.scores["judge.keep"] == 1.0)
                 assert all(flag.startswith("judge.") for flag in record.flags)
         stats = json.loads((tmp_path / "c1" / "stats.json").read_text())
-        assert stats["tokens"]["judge"]["records"] == 3 and stats["tokens"]["judge"]["tokens_in"] > 900
+        spent = stats["tokens"]["judge"]
+        assert spent["records"] == 3 and spent["tokens_in"] == sum(r.meta["judge"]["tokens_in"] for r in records)
         # The same stories curated again into another folder: every judgement comes from the cache.
         second = run_cli("curate", "--in", str(source), "--out", str(tmp_path / "c2"), *judge_settings(base_url, cache))
         assert second.returncode == 0, second.stderr
