@@ -3,14 +3,17 @@
 It writes a deterministic story from the prompt's seed that uses the words the prompt asks for, so tests can
 check ids, texts and counts exactly. Options script failures: `fail_seeds_mod` makes every prompt whose seed is
 divisible by it fail; `skip_words_mod` leaves the required words out (to exercise retries); `delay_s` sleeps per
-batch so a test can kill a run mid-way.
+batch so a test can kill a run mid-way. For judge tests: `replies` maps a text to the answers a prompt containing it
+gets, one per time it is asked (the last repeats), and `calls_file` gets one JSON line per generate call.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
+from collections import Counter
 
 from pydantic import Field
 
@@ -28,6 +31,8 @@ class ScriptedOptions(SamplingOptions):
     fail_seeds_mod: int = Field(0, ge=0)
     skip_words_mod: int = Field(0, ge=0)
     reply: str | None = None  # answer every prompt with this text (e.g. a grader's verdict)
+    replies: dict[str, list[str]] = Field(default_factory=dict)  # text in the prompt -> its 1st, 2nd, ... answer
+    calls_file: str | None = None  # append {"prompts": n} per generate call (counts calls across processes)
 
 
 def words_in(prompt: Prompt) -> list[str]:
@@ -51,6 +56,10 @@ class ScriptedBackend(Backend):
     name = "scripted"
     Options = ScriptedOptions
 
+    def __init__(self, options: SamplingOptions) -> None:
+        super().__init__(options)
+        self.asked: Counter[str] = Counter()  # replies key -> times asked
+
     @property
     def model_name(self) -> str:
         return "scripted-1"
@@ -60,8 +69,15 @@ class ScriptedBackend(Backend):
         assert isinstance(opts, ScriptedOptions)
         if opts.delay_s:
             time.sleep(opts.delay_s)
+        if opts.calls_file:
+            with open(opts.calls_file, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"prompts": len(prompts)}) + "\n")
         out = []
         for prompt in prompts:
+            scripted = self.scripted_reply(prompt)
+            if scripted is not None:
+                out.append(Completion(scripted, "stop", 50, len(scripted.split()), 0.01, self.model_name))
+                continue
             if opts.fail_seeds_mod and prompt.seed % opts.fail_seeds_mod == 0:
                 out.append(Completion("", "error", 10, 0, 0.01, self.model_name, error="scripted failure"))
                 continue
@@ -72,6 +88,16 @@ class ScriptedBackend(Backend):
             text = story(prompt.seed, words)
             out.append(Completion(text, "stop", 50, len(text.split()), 0.01, self.model_name))
         return out
+
+    def scripted_reply(self, prompt: Prompt) -> str | None:
+        opts = self.options
+        assert isinstance(opts, ScriptedOptions)
+        text = prompt.messages[-1]["content"]
+        for key, answers in opts.replies.items():
+            if key in text:
+                self.asked[key] += 1
+                return answers[min(self.asked[key], len(answers)) - 1]
+        return None
 
 
 @hookimpl

@@ -27,7 +27,15 @@ XSS_PAYLOADS = [
 ]
 
 
+# The quality filter's margin (score - threshold) on some stories, an excluded one too; the rest have none.
+MARGINS = {0: 0.3, 1: -0.05, 2: 0.12, 4: -0.4, 5: 0.01, 100: -0.02}
+UNCERTAIN_ORDER = ["item005", "item100", "item001", "item002", "item000", "item004"]
+
+
 def story(index: int, text: str, part_flags: list[str] | None = None, repeated: float = 0.0) -> Record:
+    scores = {"constraints.words_used": 1.0, "form.repeated_5gram_fraction": repeated}
+    if index in MARGINS:
+        scores |= {"quality.margin": MARGINS[index], "quality.score": 0.5 + MARGINS[index]}
     return Record(
         id=f"item{index:03d}",
         text=text,
@@ -37,7 +45,7 @@ def story(index: int, text: str, part_flags: list[str] | None = None, repeated: 
         features=["dialogue"] if index % 2 else [],
         model="scripted-1",
         seed=index,
-        scores={"constraints.words_used": 1.0, "form.repeated_5gram_fraction": repeated},
+        scores=scores,
         flags=part_flags or [],
         meta={"curation": "excluded" if part_flags else "kept"},
     )

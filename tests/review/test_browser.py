@@ -38,6 +38,7 @@ def test_review_session_in_chromium_flows_back_into_the_data(tmp_path: Path) -> 
         page.click("button[type=submit]")
         expect(page.locator("#reviewer")).to_have_text("alice")
         expect(page.locator("tr[data-queue=lowest] td.mine")).to_have_text("0")
+        expect(page.locator("tr[data-queue=uncertain] td").nth(1)).to_have_text("6")  # the items with a margin
 
         page.click("a[href='/q/lowest']")  # lowest quality first: the hostile story (repeated 0.9) leads
         expect(page.locator("#item")).to_have_attribute("data-id", "item006")
@@ -68,6 +69,8 @@ def test_review_session_in_chromium_flows_back_into_the_data(tmp_path: Path) -> 
         expect(page.locator("#decisions")).to_contain_text("[short, nice]")
         page.keyboard.press("ArrowRight")
         expect(page.locator("#item")).to_have_attribute("data-id", "item002")
+        page.goto(url + "/q/uncertain")  # nearest the quality threshold first; item005 is decided already
+        expect(page.locator("#item")).to_have_attribute("data-id", "item100")
         page.goto(url + "/")
         expect(page.locator("tr[data-queue=lowest] td.mine")).to_have_text("4")
         ARTIFACTS.mkdir(exist_ok=True)

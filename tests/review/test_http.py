@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from review_helpers import XSS_PAYLOADS, add_user, make_dataset, serving
+from review_helpers import UNCERTAIN_ORDER, XSS_PAYLOADS, add_user, make_dataset, serving
 
 from synthloop.review.auth import COOKIE, csrf_token
 
@@ -93,6 +93,24 @@ def test_hostile_story_is_escaped_and_script_blocked_by_policy(server) -> None: 
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in response.text
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_uncertain_queue_puts_margins_nearest_zero_first(server) -> None:  # type: ignore[no-untyped-def]
+    url, tokens, _ = server
+    with httpx.Client(base_url=url, headers=bearer(tokens["r3"])) as client:
+        index = client.get("/")
+        assert index.status_code == 200 and 'href="/q/uncertain"' in index.text
+        assert client.get("/q/uncertain").headers["location"] == "/q/uncertain/0"
+        shown = []
+        for position in range(len(UNCERTAIN_ORDER)):
+            page = client.get(f"/q/uncertain/{position}")
+            assert page.status_code == 200
+            shown.append(page.text.split('data-id="', 1)[1].split('"', 1)[0])
+        assert shown == UNCERTAIN_ORDER  # item003 and item006 have no margin: not in the queue
+        assert client.get(f"/q/uncertain/{len(UNCERTAIN_ORDER)}").status_code == 404
+        decided = client.post(f"/api/items/{UNCERTAIN_ORDER[0]}/decisions", json={"action": "accept"})
+        assert decided.status_code == 201
+        assert client.get("/q/uncertain").headers["location"] == "/q/uncertain/1"  # the next undecided one
 
 
 def test_ten_concurrent_reviewers_lose_nothing(server) -> None:  # type: ignore[no-untyped-def]

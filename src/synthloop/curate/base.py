@@ -33,6 +33,9 @@ class Filter(ABC, Generic[OptionsT]):
     name: ClassVar[str]
     Options: ClassVar[type[FilterOptions]] = FilterOptions
     stateful: ClassVar[bool] = False  # dedup-like: decisions depend on what was kept before
+    # False: the filter sees only the stories that no filter before it in curate.order rejected (an expensive one,
+    # like the LLM judge, spends nothing on stories already dropped); the others get no verdict or scores from it.
+    sees_rejected: bool = True
 
     def __init__(self, options: OptionsT, context: dict[str, Any]) -> None:
         """`context` holds run-wide things: the vocabulary, the dataset manifest."""

@@ -8,6 +8,7 @@ from synthloop.curate.dedup.minhash import MinHashDedup
 from synthloop.curate.dedup.semantic import SemanticDedup
 from synthloop.curate.filters.constraints import Constraints
 from synthloop.curate.filters.form import Form
+from synthloop.curate.filters.judge import Judge
 from synthloop.curate.filters.quality import QualityFilter
 from synthloop.curate.filters.readability import Readability
 from synthloop.curate.filters.safety import Safety
@@ -21,6 +22,7 @@ BUILTIN_FILTERS = (
     Readability,
     Safety,
     QualityFilter,
+    Judge,
     Decontaminate,
     ExactDedup,
     MinHashDedup,

@@ -107,6 +107,7 @@ def filter_runner(cfg: Config, source_root: str, out_root: str) -> Callable[[Sha
     source, out = Dataset.open(Path(source_root)), Dataset.open(Path(out_root))
     vocabulary = load_vocabulary(cfg.vocab.path or input_vocabulary_path(source))
     context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
+    context["out"] = out.root
     step = CurateStep(per_story_filters(cfg, context), cfg.curate.batch_size)
 
     def run(shard: Shard) -> None:
@@ -143,7 +144,10 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         raise UserError(f"{source_path}: dataset has no data shards to curate")
     vocab_path = cfg.vocab.path or input_vocabulary_path(source)
     vocabulary = load_vocabulary(vocab_path)
+    # "out": the curated folder (not created yet: filters that keep files there, like the judge's cache, open
+    # them on first use, after every setting has been validated).
     context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
+    context["out"] = Path(out)
     filters = build_filters(cfg, context)
     settings = {
         "input": str(source.root.resolve()),

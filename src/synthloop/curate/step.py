@@ -1,6 +1,7 @@
 """The curation step: Records in, the same Records out with scores, reasons and a verdict (the step contract).
 
-Filters run batch-wise first, and every filter sees every record, so a reject carries all its reasons. Dedup
+Filters run batch-wise first, and every filter sees every record, so a reject carries all its reasons (except a
+filter with `sees_rejected = False`, such as the LLM judge, which sees only what the filters before it kept). Dedup
 stages (stateful filters) then run record by record on the stories that passed, in input order: each compares a
 story with the stories kept before it, and a story that passes every stage is remembered by all of them. So the
 first story of a cluster is its representative, and a rerun decides exactly as the first run did.
@@ -47,7 +48,9 @@ class CurateStep:
         # Reasons found earlier by the same filters elsewhere (the Ray executor's parallel filter stage).
         reasons: list[list[str]] = [list(r.meta.pop(PREFILTERED, [])) for r in records]
         for filter_ in self.filters:
-            for i, verdict in enumerate(filter_.filter_batch(records, views)):
+            chosen = range(len(records)) if filter_.sees_rejected else [i for i, why in enumerate(reasons) if not why]
+            verdicts = filter_.filter_batch([records[i] for i in chosen], [views[i] for i in chosen]) if chosen else []
+            for i, verdict in zip(chosen, verdicts, strict=True):
                 reasons[i] += reasons_of(filter_, verdict)
         passed = [i for i in range(len(records)) if not reasons[i]]
         for stage in self.dedup:

@@ -111,6 +111,29 @@ def constraints_section(m: dict[str, Any]) -> str:
     return out
 
 
+def quality_section(m: dict[str, Any]) -> str:
+    quality = m.get("quality")
+    if not quality:
+        return ""
+    sides = ["kept", "excluded"]
+    rows = [["stories scored"] + [number(m, f"quality/scored/{side}", 0) for side in sides]]
+    for stat in ("mean", "p10", "p50", "p90"):
+        rows.append([f"quality.score {stat}"] + [number(m, f"quality/distribution/{side}/{stat}") for side in sides])
+    plot = image(plots.histogram("quality score", "quality.score", quality["scores"], bins=20), "quality histogram")
+    columns = (("labelled", 0), ("labelled_keep", 0), ("precision", 3), ("recall", 3), ("accuracy", 3))
+    labelled = [
+        [html.escape(source)] + [number(m, f"quality/labelled/{source}/{key}", digits) for key, digits in columns]
+        for source in quality["labelled"]
+    ]
+    headers = ["labels from", "labelled", "labelled keep", "precision", "recall", "accuracy"]
+    note = "<p class='note'>No labelled stories (judge.keep scores or applied review decisions).</p>"
+    return (
+        "<h2>Quality</h2><p class='note'>The quality filter's score (the probability that a story is keep-worthy) "
+        "over kept and excluded stories, and its keep (score at or above its threshold) against the labels.</p>"
+        f"{table(['', *sides], rows)}{plot}{table(headers, labelled) if labelled else note}"
+    )
+
+
 def bias_section(m: dict[str, Any]) -> str:
     sides = list(m["bias"])
     rows = [[label] + [number(m, f"bias/{side}/{key}", digits) for side in sides] for label, key, digits in [
@@ -177,7 +200,7 @@ def guard_section(m: dict[str, Any]) -> str:
 
 def render(metrics: dict[str, Any], title: str) -> str:
     sections = [diversity_section(metrics), coverage_section(metrics), constraints_section(metrics),
-                review_section(metrics), guard_section(metrics), bias_section(metrics),
+                quality_section(metrics), review_section(metrics), guard_section(metrics), bias_section(metrics),
                 reference_section(metrics)]  # fmt: skip
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

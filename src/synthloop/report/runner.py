@@ -14,6 +14,7 @@ from typing import Any
 
 from synthloop.errors import UserError
 from synthloop.metrics.compute import compute_metrics
+from synthloop.metrics.quality import quality_metrics
 from synthloop.report.card import render_card
 from synthloop.report.html import render
 from synthloop.store.atomic import atomic_write_text
@@ -59,7 +60,8 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     kept = list(dataset.iter_records("data"))
     if not kept:
         raise UserError(f"{source}: no stories to report on (data/ is empty)")
-    every = kept + list(dataset.iter_records("excluded"))
+    excluded = list(dataset.iter_records("excluded"))
+    every = kept + excluded
     stats_path = dataset.root / "stats.json"
     review = dataset.manifest.get("review") if dataset.manifest.get("kind") == "review" else None
     if review is not None:  # a reviewed dataset: curation counts live with the curated source
@@ -69,6 +71,9 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
                               str(reference) if reference else None, seed)  # fmt: skip
     metrics["source"] = str(dataset.root)
+    quality = quality_metrics(kept, excluded)
+    if quality is not None:
+        metrics["quality"] = quality
     if review is not None:
         metrics["review"] = review
     guard = find_guard(dataset)

@@ -28,6 +28,7 @@ QUEUES = {
     "random": "Random sample",
     "lowest": "Lowest quality scores first",
     "flagged": "Flagged or rejected by filters",
+    "uncertain": "Nearest the quality threshold first",
     "mine": "My history",
 }
 SECURITY_HEADERS = {

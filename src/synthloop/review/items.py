@@ -3,7 +3,9 @@
 Items are the curated dataset's kept stories (data/) plus, for the flagged queue, the stories a filter rejected
 (excluded/), so a human can rescue a false reject. The "lowest" queue orders by a quality figure made of the
 curation scores that are present: words used minus repetition, out-of-vocabulary rate and profanity probability
-(each in 0..1), so the least faithful, most repetitive, hardest or least safe stories come first.
+(each in 0..1), so the least faithful, most repetitive, hardest or least safe stories come first. The
+"uncertain" queue orders by the quality filter's margin (`quality.margin`: its score minus its threshold, written on
+every record it scores, kept or excluded), nearest zero first: the labels that teach the classifier most.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from synthloop.vocab.inflection import UPOS, surface_forms
 
 WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
 PENALTIES = ("form.repeated_5gram_fraction", "vocab.oov_rate", "safety.profanity")
+MARGIN = "quality.margin"
 
 
 def quality(record: Record) -> float:
@@ -65,5 +68,6 @@ def load_items(dataset: Dataset) -> tuple[dict[str, Record], list[Item]]:
             records[record.id] = record
             key = hashlib.sha256(f"review:{record.id}".encode()).hexdigest()
             flagged = part == "excluded" or bool(record.flags)
-            items.append(Item(record.id, len(items), part, key, quality(record), flagged))
+            margin = record.scores.get(MARGIN)
+            items.append(Item(record.id, len(items), part, key, quality(record), flagged, margin))
     return records, items

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS reviewers (
   name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
   id TEXT PRIMARY KEY, position INTEGER NOT NULL, part TEXT NOT NULL, random_key TEXT NOT NULL,
-  quality REAL NOT NULL, flagged INTEGER NOT NULL);
+  quality REAL NOT NULL, flagged INTEGER NOT NULL, margin REAL);
 CREATE TABLE IF NOT EXISTS decisions (
   id INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL REFERENCES items(id), reviewer TEXT NOT NULL,
   action TEXT NOT NULL, reason TEXT, note TEXT, text TEXT, tags TEXT, seen INTEGER, concurrent INTEGER NOT NULL,
@@ -69,6 +69,7 @@ class Item:
     random_key: str
     quality: float  # lower is worse: the "lowest" queue starts here
     flagged: bool
+    margin: float | None = None  # quality.score - threshold (the quality filter's); the "uncertain" queue's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,9 @@ class ReviewStore:
             with self.connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA)
+                columns = {row["name"] for row in conn.execute("PRAGMA table_info(items)")}
+                if "margin" not in columns:  # a database made before the uncertain queue
+                    conn.execute("ALTER TABLE items ADD COLUMN margin REAL")
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         except sqlite3.DatabaseError as error:
             raise UserError(f"{self.path}: not a usable review database ({error})") from error
@@ -157,11 +161,13 @@ class ReviewStore:
 
     # items ----------------------------------------------------------------------------------------------------
     def sync_items(self, items: list[Item]) -> None:
-        """Register the dataset's items (idempotent: items already known keep their keys)."""
+        """Register the dataset's items (idempotent: items already known keep their keys; their margin is
+        refreshed, for a database made before margins were stored)."""
         with self.connect(write=True) as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?, ?)",
-                [(i.id, i.position, i.part, i.random_key, i.quality, int(i.flagged)) for i in items],
+                "INSERT INTO items (id, position, part, random_key, quality, flagged, margin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET margin = excluded.margin",
+                [(i.id, i.position, i.part, i.random_key, i.quality, int(i.flagged), i.margin) for i in items],
             )
 
     def queue_ids(self, queue: str, reviewer: str) -> list[str]:
@@ -169,6 +175,8 @@ class ReviewStore:
             "random": "SELECT id FROM items WHERE part = 'data' ORDER BY random_key",
             "lowest": "SELECT id FROM items WHERE part = 'data' ORDER BY quality, position",
             "flagged": "SELECT id FROM items WHERE flagged = 1 ORDER BY quality, position",
+            # Nearest the quality filter's threshold first, kept or excluded: where a label helps it most.
+            "uncertain": "SELECT id FROM items WHERE margin IS NOT NULL ORDER BY ABS(margin), position",
             "mine": "SELECT item_id AS id FROM decisions WHERE reviewer = ? GROUP BY item_id ORDER BY MAX(id) DESC",
         }
         if queue not in queries:

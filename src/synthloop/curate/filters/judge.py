@@ -1,0 +1,172 @@
+"""The `judge` filter: any synthloop backend as an LLM judge that reads each story against a rubric.
+
+This is how the TinyStories paper graded stories (GPT-4 with a rubric), and how the project's labelled stories were
+judged (curate/data/RUBRIC.md, the default). The judge answers the rubric's JSON (keep, grammar, consistency,
+plot, simplicity 1-10, reason); the answer is parsed robustly (judging/answer.py), an unparseable one is asked
+again with a new seed (at most `max_attempts` asks), and the scores go on the record: `judge.keep` (1.0/0.0),
+`judge.grammar`, `judge.consistency`, `judge.plot`, `judge.simplicity`. A drop's reason is one of the rubric's codes
+(`judge.incoherent`, `judge.meta-talk`, ...; anything else `judge.other`), and a score under its `min_*` bound is
+`judge.low_<score>`. A judge that fails (server down, empty or unparseable answers after every attempt, a backend
+error) drops the story as `judge.error` with the error in meta["judge"]: a story is never passed unjudged.
+
+By default the judge reads only the stories the filters before it in curate.order kept (`judge_rejected = true`
+to read every story). Each batch is one backend.generate call (plus one per retry round for the answers that did
+not parse), and every judgement is cached on disk by (story text hash, judge model, rubric digest), by default in
+the curated output folder (`judge/cache.sqlite`), so a resumed or repeated curation never asks twice. Tokens spent
+are kept in meta["judge"] and summed in stats.json.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from synthloop import plugins
+from synthloop.backends.base import Backend
+from synthloop.config import PluginConfig, validate_options
+from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.judging.answer import Judgement, parse_answer
+from synthloop.curate.judging.cache import JudgementCache, cache_key, text_hash
+from synthloop.curate.judging.rubric import SCORES, load_rubric
+from synthloop.curate.text import TextView
+from synthloop.records import Record
+
+CACHE_FILE = Path("judge") / "cache.sqlite"  # inside the curated output folder
+
+
+class JudgeOptions(FilterOptions):
+    backend: PluginConfig  # e.g. {name = "openai", options = {base_url = "http://127.0.0.1:8080/v1", model = "..."}}
+    rubric: Path | None = None  # None: the shipped rubric (curate/data/RUBRIC.md)
+    require_keep: bool = True  # drop what the judge would not keep
+    min_grammar: int | None = Field(None, ge=1, le=10)  # None: no bound on that score
+    min_consistency: int | None = Field(None, ge=1, le=10)
+    min_plot: int | None = Field(None, ge=1, le=10)
+    min_simplicity: int | None = Field(None, ge=1, le=10)
+    max_attempts: int = Field(3, ge=1, le=10)  # asks per story until an answer parses, each with a new seed
+    cache_path: Path | None = None  # None: judge/cache.sqlite in the curated output folder
+    # False: judge only the stories no filter before `judge` in curate.order dropped (the tokens go where they
+    # matter); True: judge every story (e.g. to give a whole sample judge scores, as labels).
+    judge_rejected: bool = False
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class Judge(Filter[JudgeOptions]):
+    name = "judge"
+    Options = JudgeOptions
+
+    def __init__(self, options: JudgeOptions, context: dict[str, Any]) -> None:
+        super().__init__(options, context)
+        self.sees_rejected = options.judge_rejected
+        self.rubric = load_rubric(options.rubric)
+        cls = plugins.lookup("backend", options.backend.name)
+        backend_options = validate_options(cls.Options, options.backend.options, "curate.filters.judge.backend.options")
+        self.backend: Backend = cls(backend_options)
+        self.model = self.backend.model_name
+        out = context.get("out")
+        self.cache = JudgementCache(options.cache_path or (Path(out) / CACHE_FILE if out is not None else None))
+        self.cache.check()
+
+    def filter(self, record: Record, view: TextView) -> Verdict:
+        return self.filter_batch([record], [view])[0]
+
+    def filter_batch(self, records: list[Record], views: list[TextView]) -> list[Verdict]:
+        hashes = [text_hash(record.text) for record in records]
+        keys = [cache_key(h, self.model, self.rubric.digest) for h in hashes]
+        outcomes = {key: value | {"cached": True} for key, value in self.cache.get_many(sorted(set(keys))).items()}
+        todo = {key: record.text for key, record in zip(keys, records, strict=True) if key not in outcomes}
+        fresh = self.ask(todo)
+        story_hashes = dict(zip(keys, hashes, strict=True))
+        judged = [key for key, value in fresh.items() if "error" not in value]
+        self.cache.put_many([(key, story_hashes[key], self.model, self.rubric.digest, fresh[key]) for key in judged])
+        outcomes |= {key: value | {"cached": False} for key, value in fresh.items()}
+        return [self.verdict(record, outcomes[key]) for record, key in zip(records, keys, strict=True)]
+
+    def ask(self, todo: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Judge each story (key -> text) with bounded retries; key -> {"judgement": ...} or {"error": ...},
+        with the attempts and tokens it took."""
+        spent = {key: {"attempts": 0, "tokens_in": 0, "tokens_out": 0} for key in todo}
+        problems: dict[str, str] = {}
+        done: dict[str, dict[str, Any]] = {}
+        pending = list(todo)
+        for attempt in range(self.options.max_attempts):
+            if not pending:
+                break
+            # A new seed per attempt, the same on a rerun: (story key, attempt).
+            prompts = [
+                self.rubric.prompt(todo[key], key[:16], int(key[:8], 16) + 1_000_003 * attempt) for key in pending
+            ]
+            try:
+                completions = self.backend.generate(prompts)
+                if len(completions) != len(prompts):
+                    raise RuntimeError(f"{len(completions)} answers for {len(prompts)} prompts")
+            except Exception as error:  # a backend that raises: every story asked gets the error, none passes
+                for key in pending:
+                    done[key] = spent[key] | {"error": f"backend {self.model!r} raised {type(error).__name__}: {error}"}
+                return done
+            still = []
+            for key, completion in zip(pending, completions, strict=True):
+                spent[key]["attempts"] += 1
+                spent[key]["tokens_in"] += completion.tokens_in
+                spent[key]["tokens_out"] += completion.tokens_out
+                if completion.finish_reason == "error":
+                    done[key] = spent[key] | {"error": f"backend failed: {completion.error}"}
+                    continue
+                judgement = parse_answer(completion.text)
+                bounded = [s for s in SCORES if self.bound(s) is not None]
+                missing = [s for s in bounded if judgement is not None and s not in judgement.scores]
+                if judgement is not None and not missing:
+                    done[key] = spent[key] | {"judgement": judgement.as_dict()}
+                    continue
+                if not completion.text.strip():
+                    problems[key] = "empty answer"
+                elif judgement is None:
+                    problems[key] = f"unparseable answer {completion.text[:300]!r}"
+                else:
+                    problems[key] = f"answer without the bounded score(s) {', '.join(missing)}"
+                still.append(key)
+            pending = still
+        for key in pending:
+            attempts = spent[key]["attempts"]
+            done[key] = spent[key] | {"error": f"{problems[key]} (after {attempts} attempt{'s' * (attempts != 1)})"}
+        return done
+
+    def bound(self, score: str) -> int | None:
+        value: int | None = getattr(self.options, f"min_{score}")
+        return value
+
+    def reason_code(self, reason: str) -> str:
+        """The judge's reason as one of the rubric's codes ('Meta talk' -> meta-talk), else 'other'."""
+        said = slug(reason)
+        codes = {slug(code): code for code in self.rubric.reasons}
+        if said in codes:
+            return codes[said]
+        mentioned = [(said.find(s), code) for s, code in codes.items() if s and s in said]
+        return min(mentioned)[1] if mentioned else "other"
+
+    def verdict(self, record: Record, outcome: dict[str, Any]) -> Verdict:
+        info = {"model": self.model, "rubric": self.rubric.digest}
+        info |= {name: outcome[name] for name in ("cached", "attempts", "tokens_in", "tokens_out")}
+        if "error" in outcome:
+            record.meta["judge"] = info | {"error": outcome["error"]}
+            return False, "error"
+        judgement = Judgement.from_dict(outcome["judgement"])
+        record.meta["judge"] = info | {"reason": judgement.reason}
+        self.score(record, "keep", 1.0 if judgement.keep else 0.0)
+        for name, value in judgement.scores.items():
+            self.score(record, name, value)
+        reasons = [self.reason_code(judgement.reason)] if self.options.require_keep and not judgement.keep else []
+        for name in SCORES:
+            bound = self.bound(name)
+            if bound is not None and judgement.scores[name] < bound:
+                reasons.append(f"low_{name}")
+        return (False, reasons) if reasons else True
+
+    def close(self) -> None:
+        self.cache.close()
+        self.backend.close()
