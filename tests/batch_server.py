@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from scripted_backend import story, words_in
@@ -258,3 +259,16 @@ def batch_server(**settings: Any) -> Iterator[tuple[str, BatchServerState]]:
         state.release.set()
         server.shutdown()
         server.server_close()
+
+
+def batch_config(tmp_path: Path, url: str, n: int = 12, **options: object) -> Path:
+    extra = "".join(f"{key} = {value!r}\n" for key, value in options.items())
+    path = tmp_path / "batch.toml"
+    path.write_text(
+        f'[run]\nn = {n}\nseed = 7\nout = "{tmp_path / "out"}"\n[recipe]\nname = "tinystories"\n'
+        f'[backend]\nname = "openai-batch"\n[backend.options]\nbase_url = "{url}"\nmodel = "gpt-4o-mini"\n'
+        f"poll_s = 0.05\nmax_poll_s = 0.1\n{extra}"
+        "[generate]\nshard_size = 6\nbatch_size = 6\nmax_attempts = 1\nmin_words = 0\nprogress = false\n",
+        encoding="utf-8",
+    )
+    return path

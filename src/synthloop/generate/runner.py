@@ -233,9 +233,9 @@ def generate(cfg: Config) -> GenerateResult:
         raise UserError("--max-cost counts spending in this process; use execute.executor = 'local'")
     check_grouping(cfg, recipe)
     backend = build_backend(cfg)
-    backend.check()
     step = make_step(cfg, recipe, backend)  # checks the price table before anything is written
     meter = step.meter
+    backend.check()
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
     dataset = open_output(Path(cfg.run.out), settings)
     backend.attach(dataset.root)
