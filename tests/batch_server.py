@@ -13,6 +13,7 @@ so a test can SIGKILL the client exactly there. It counts, per custom_id, how ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from scripted_backend import story, words_in
-
 from synthloop.backends.base import Prompt
 
 POLLS_IN_PROGRESS = 2  # status checks a batch spends in_progress
@@ -70,12 +70,14 @@ def answer(state: BatchServerState, line: dict[str, Any]) -> tuple[dict[str, Any
     if first and state.error_mod and seed % state.error_mod == 0:
         error = {"status_code": 500, "request_id": "r", "body": {"error": {"message": "injected"}}}
         return {"id": "req", "custom_id": cid, "response": error, "error": None}, True
-    text = "" if first and state.empty_mod and seed % state.empty_mod == 0 else story(seed, words_in(
-        Prompt(cid, body["messages"], seed)))  # fmt: skip
+    text = (
+        ""
+        if first and state.empty_mod and seed % state.empty_mod == 0
+        else story(seed, words_in(Prompt(cid, body["messages"], seed)))
+    )
     usage = {"prompt_tokens": 40, "completion_tokens": len(text.split())}
     choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-    response = {"status_code": 200, "request_id": "r", "body": {"model": "batchy", "usage": usage,
-                                                                 "choices": [choice]}}  # fmt: skip
+    response = {"status_code": 200, "request_id": "r", "body": {"model": "batchy", "usage": usage, "choices": [choice]}}
     return {"id": "req", "custom_id": cid, "response": response, "error": None}, False
 
 
@@ -89,8 +91,14 @@ def finish(state: BatchServerState, batch: dict[str, Any], outcome: str) -> None
     output, errors = [], []
     for number, line in enumerate(lines):
         if outcome == "expired" and number % 2 == 1:
-            errors.append({"id": "req", "custom_id": line["custom_id"], "response": None,
-                           "error": {"code": "batch_expired", "message": "not done in time"}})  # fmt: skip
+            errors.append(
+                {
+                    "id": "req",
+                    "custom_id": line["custom_id"],
+                    "response": None,
+                    "error": {"code": "batch_expired", "message": "not done in time"},
+                }
+            )
             continue
         result, is_error = answer(state, line)
         (errors if is_error else output).append(result)
@@ -126,10 +134,8 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
             self.reply(status, {"error": {"message": message, "type": "invalid_request_error"}})
 
         def do_GET(self) -> None:
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a killed client
                 self.route_get(self.path.split("?")[0].rstrip("/"))
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def route_get(self, path: str) -> None:
             parts = path.split("/")  # ["", "v1", "files", id, "content"]
@@ -178,10 +184,8 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(content[len(content) // 2 :])
 
         def do_POST(self) -> None:
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.route_post(self.path.rstrip("/"))
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def route_post(self, path: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -206,8 +210,14 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
         def upload(self, raw: bytes) -> None:
             head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
             message = BytesParser(policy=email_policy).parsebytes(head + raw)
-            fields = {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-                      for part in message.iter_parts()} if message.is_multipart() else {}  # fmt: skip
+            fields = (
+                {
+                    part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+                    for part in message.iter_parts()
+                }
+                if message.is_multipart()
+                else {}
+            )
             if fields.get("purpose") != b"batch" or not fields.get("file"):
                 return self.error(400, "expected multipart fields purpose=batch and file")
             with state.lock:
@@ -230,15 +240,22 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
             except (ValueError, KeyError, TypeError):
                 return self.error(400, "input file is not batch JSONL")
             with state.lock:
-                outcome = state.outcomes[len(state.batches)] if len(state.batches) < len(state.outcomes) else (
-                    "completed")  # fmt: skip
+                outcome = (
+                    state.outcomes[len(state.batches)] if len(state.batches) < len(state.outcomes) else ("completed")
+                )
                 batch_id = state.new_id("batch")
                 for cid in ids:
                     state.submissions[cid] = state.submissions.get(cid, 0) + 1
-                state.batches[batch_id] = {"id": batch_id, "object": "batch", "status": "validating",
-                                           "input_file_id": file_id, "created_at": 1_700_000_000,
-                                           "metadata": body.get("metadata") or {}, "_outcome": outcome,
-                                           "request_counts": {"total": len(ids)}}  # fmt: skip
+                state.batches[batch_id] = {
+                    "id": batch_id,
+                    "object": "batch",
+                    "status": "validating",
+                    "input_file_id": file_id,
+                    "created_at": 1_700_000_000,
+                    "metadata": body.get("metadata") or {},
+                    "_outcome": outcome,
+                    "request_counts": {"total": len(ids)},
+                }
                 snapshot = {k: v for k, v in state.batches[batch_id].items() if not k.startswith("_")}
             state.pause("create")
             self.reply(200, snapshot)

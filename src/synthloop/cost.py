@@ -58,8 +58,9 @@ def load_prices(path: Path) -> dict[str, Price]:
 
 def price_for(prices: dict[str, Price], model: str, path: Path) -> Price:
     if model not in prices:
-        raise UserError(f"prices {path}: no [prices.{model!r}] entry (have: {', '.join(sorted(prices))}); "
-                        "add the run's model")  # fmt: skip
+        raise UserError(
+            f"prices {path}: no [prices.{model!r}] entry (have: {', '.join(sorted(prices))}); add the run's model"
+        )
     return prices[model]
 
 

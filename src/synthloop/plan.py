@@ -10,7 +10,8 @@ from a price table the user supplies (TOML, USD per million tokens):
     output_per_million = 0.60
     batch_discount = 0.5    # applied when the backend is openai-batch
 
-It is the table `generate --prices` uses (synthloop/cost.py). A local backend costs nothing but time. The estimate assumes throughput scales linearly with -n on the same
+It is the table `generate --prices` uses (synthloop/cost.py). A local backend costs nothing but time. The
+estimate assumes throughput scales linearly with -n on the same
 machine (no warm-up beyond the calibration's, same concurrency).
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 

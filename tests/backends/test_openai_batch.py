@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from batch_server import batch_config, batch_server
 
+from batch_server import batch_config, batch_server
 from conftest import run_cli
 from synthloop.backends.base import Prompt
 from synthloop.backends.batch_journal import parse_results
@@ -30,8 +30,10 @@ def backend(url: str, folder: Path, **options: object) -> OpenAIBatchBackend:
 
 
 def line(custom_id: str, content: str | None = "A story.", status: int = 200) -> bytes:
-    body = {"choices": [{"message": {"content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 2}}  # fmt: skip
+    body = {
+        "choices": [{"message": {"content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2},
+    }
     return json.dumps({"custom_id": custom_id, "response": {"status_code": status, "body": body}}).encode() + b"\n"
 
 
@@ -81,7 +83,7 @@ def test_resubmission_is_bounded_and_the_failure_recorded(tmp_path: Path) -> Non
 
 
 def test_bad_result_lines_lose_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with batch_server(garbage=True, foreign=True) as (url, server):
+    with batch_server(garbage=True, foreign=True) as (url, _server):
         out = backend(url, tmp_path).generate(prompts(4))
     assert all(c.finish_reason == "stop" for c in out)
     logged = capsys.readouterr().err
@@ -108,8 +110,10 @@ def test_without_a_run_folder_it_says_so(tmp_path: Path) -> None:
 
 def price_table(tmp_path: Path, body: str | None = None) -> Path:
     path = tmp_path / "prices.toml"
-    path.write_text(body or '[prices."gpt-4o-mini"]\ninput_per_million = 0.15\noutput_per_million = 0.60\n'
-                    "batch_discount = 0.5\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        body or '[prices."gpt-4o-mini"]\ninput_per_million = 0.15\noutput_per_million = 0.60\nbatch_discount = 0.5\n',
+        encoding="utf-8",
+    )
     return path
 
 

@@ -76,9 +76,15 @@ def test_generate_with_three_stories_per_call_records_the_missing_one_as_failed(
     reply = "Story 1: Sam saw a dog. The dog ran fast.\n\nStory 2: Mia had a hat. It was red and big."
     prices = tmp_path / "prices.toml"
     prices.write_text('[prices."scripted-1"]\ninput_per_million = 1.0\noutput_per_million = 2.0\n')
-    overrides = ["recipe.options={stories_per_call=3}", "generate.shard_size=6", "generate.batch_size=3",
-                 f"backend.options={{reply={json.dumps(reply)}}}", "generate.max_attempts=1", "generate.min_words=0",
-                 f"cost.prices={str(prices)!r}"]  # fmt: skip
+    overrides = [
+        "recipe.options={stories_per_call=3}",
+        "generate.shard_size=6",
+        "generate.batch_size=3",
+        f"backend.options={{reply={json.dumps(reply)}}}",
+        "generate.max_attempts=1",
+        "generate.min_words=0",
+        f"cost.prices={str(prices)!r}",
+    ]
     cfg = load_config(config(tmp_path), overrides)
     result = generate(cfg)
     data = list(Dataset.open(result.out).iter_records("data"))

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from batch_server import batch_config, batch_server
 from crash_harness import check_consistent, crash_and_resume, dataset_content, no_temp_files
 
+from batch_server import batch_config, batch_server
 from conftest import cli_env, run_cli
 from synthloop.store.dataset import Dataset
 
@@ -43,8 +43,12 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> object:
 def test_killed_at_each_batch_step_then_resumed(tmp_path: Path, reference: object, point: str) -> None:
     with batch_server(error_mod=5, pause_at=point) as (url, server):
         config = batch_config(tmp_path, url, n=N)
-        process = subprocess.Popen([sys.executable, "-m", "synthloop.cli", *command(config)], env=cli_env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "synthloop.cli", *command(config)],
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             assert server.reached.wait(120), f"the run never reached {point}"
         finally:

@@ -56,8 +56,7 @@ class BatchClient:
         return str(self._field(payload, "id", "POST /files"))
 
     def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str]) -> dict[str, Any]:
-        body = {"input_file_id": input_file_id, "endpoint": endpoint, "completion_window": window,
-                "metadata": metadata}  # fmt: skip
+        body = {"input_file_id": input_file_id, "endpoint": endpoint, "completion_window": window, "metadata": metadata}
         payload = self._call("POST", "/batches", json=body)
         self._field(payload, "id", "POST /batches")
         return payload
@@ -114,11 +113,16 @@ class BatchClient:
                 last = str(error)
                 if attempt == self.max_retries:
                     break
-                delay = error.retry_after if error.retry_after is not None else (
-                    random.uniform(0, self.backoff_s * 2**attempt))  # fmt: skip
+                delay = (
+                    error.retry_after
+                    if error.retry_after is not None
+                    else (random.uniform(0, self.backoff_s * 2**attempt))
+                )
                 self.sleep(min(delay, self.max_retry_after_s))
-        raise UserError(f"openai-batch: {method} {self.base_url}{path} failed {self.max_retries + 1} times "
-                        f"({last}); rerun the same command to continue")  # fmt: skip
+        raise UserError(
+            f"openai-batch: {method} {self.base_url}{path} failed {self.max_retries + 1} times "
+            f"({last}); rerun the same command to continue"
+        )
 
     def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -130,8 +134,10 @@ class BatchClient:
         if response.status_code in RETRYABLE_STATUS:
             raise Transient(f"HTTP {response.status_code}", _retry_after(response))
         if response.status_code >= 400:
-            raise UserError(f"openai-batch: {method} {self.base_url}{path} answered HTTP {response.status_code}: "
-                            f"{' '.join(response.text[:200].split())}")  # fmt: skip
+            raise UserError(
+                f"openai-batch: {method} {self.base_url}{path} answered HTTP {response.status_code}: "
+                f"{' '.join(response.text[:200].split())}"
+            )
         return response
 
 

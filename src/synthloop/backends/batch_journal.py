@@ -98,7 +98,10 @@ def parse_results(
     skipped; a request with no usable line at all gets an error outcome (so it is resubmitted, never lost)."""
     wanted_set = set(wanted)
     outcomes: dict[str, dict[str, Any]] = {}
-    bad: dict[str, list[tuple[str, int]]] = {"that do not parse as JSON with a custom_id": [], "with a custom_id that matches no request": []}
+    bad: dict[str, list[tuple[str, int]]] = {
+        "that do not parse as JSON with a custom_id": [],
+        "with a custom_id that matches no request": [],
+    }
     for name, content in (("output", output), ("error", errors)):
         for number, line in enumerate((content or b"").splitlines(), start=1):
             if not line.strip():
@@ -130,8 +133,9 @@ def outcome_of(item: dict[str, Any]) -> dict[str, Any]:
     """One result line -> an outcome; an HTTP error, a missing choice or an empty completion is a failure."""
     if item.get("error"):
         error = item["error"]
-        return failure(f"{error.get('code', 'error')}: {error.get('message', '')}" if isinstance(error, dict)
-                       else str(error))  # fmt: skip
+        return failure(
+            f"{error.get('code', 'error')}: {error.get('message', '')}" if isinstance(error, dict) else str(error)
+        )
     response = item.get("response") or {}
     body = response.get("body") if isinstance(response, dict) else None
     status = response.get("status_code") if isinstance(response, dict) else None

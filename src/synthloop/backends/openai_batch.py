@@ -23,8 +23,15 @@ from pydantic import Field
 
 from synthloop.backends.base import Completion, Prompt, SamplingOptions
 from synthloop.backends.batch_client import TERMINAL, BatchClient
-from synthloop.backends.batch_journal import COLLECTED, PREPARED, UPLOADED, BatchJournal, BatchState, failure
-from synthloop.backends.batch_journal import parse_results
+from synthloop.backends.batch_journal import (
+    COLLECTED,
+    PREPARED,
+    UPLOADED,
+    BatchJournal,
+    BatchState,
+    failure,
+    parse_results,
+)
 from synthloop.backends.openai import OpenAIBackend, OpenAIOptions
 from synthloop.errors import UserError
 from synthloop.records import stable_id
@@ -88,8 +95,9 @@ class OpenAIBatchBackend(OpenAIBackend):
             self.journal = BatchJournal(self.folder)
         if self.client is None:
             o = self._batch
-            self.client = BatchClient(self.urls()[0], self._headers(), o.timeout_s, o.max_retries, o.backoff_s,
-                                      o.max_retry_after_s)  # fmt: skip
+            self.client = BatchClient(
+                self.urls()[0], self._headers(), o.timeout_s, o.max_retries, o.backoff_s, o.max_retry_after_s
+            )
         return self.journal, self.client
 
     def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
@@ -135,8 +143,14 @@ class OpenAIBatchBackend(OpenAIBackend):
 
     def _completion(self, outcome: dict[str, Any], state: BatchState) -> Completion:
         seconds = float(state.extra.get("seconds", 0.0))
-        return Completion(outcome["text"], outcome["finish_reason"], outcome["tokens_in"], outcome["tokens_out"],
-                          seconds / max(1, len(state.custom_ids)), outcome.get("model") or self.model_name)  # fmt: skip
+        return Completion(
+            outcome["text"],
+            outcome["finish_reason"],
+            outcome["tokens_in"],
+            outcome["tokens_out"],
+            seconds / max(1, len(state.custom_ids)),
+            outcome.get("model") or self.model_name,
+        )
 
     def _prepare(self, journal: BatchJournal, submit: list[str]) -> str:
         round_ = max(journal.rounds.get(cid, 0) for cid in submit)
@@ -149,8 +163,9 @@ class OpenAIBatchBackend(OpenAIBackend):
         """Take one batch from wherever the journal says it is to collected."""
         state = journal.states[key]
         if state.status == PREPARED:
-            lines = [{"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": bodies[cid]}
-                     for cid in state.custom_ids]  # fmt: skip
+            lines = [
+                {"custom_id": cid, "method": "POST", "url": ENDPOINT, "body": bodies[cid]} for cid in state.custom_ids
+            ]
             content = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8")
             state.input_file_id = client.upload(f"synthloop-{key}.jsonl", content)
             state.status = UPLOADED
@@ -162,8 +177,10 @@ class OpenAIBatchBackend(OpenAIBackend):
             )
             state.batch_id, state.status, state.submitted_at = str(batch["id"]), str(batch["status"]), time.time()
             journal.save(state)
-            self.log(f"openai-batch: submitted batch {state.batch_id} ({len(state.custom_ids)} requests, "
-                     f"round {state.round}); journal {journal.folder / (key + '.json')}")  # fmt: skip
+            self.log(
+                f"openai-batch: submitted batch {state.batch_id} ({len(state.custom_ids)} requests, "
+                f"round {state.round}); journal {journal.folder / (key + '.json')}"
+            )
         if state.status != COLLECTED:
             self._collect(journal, client, state, self._wait(journal, client, state))
 

@@ -167,8 +167,10 @@ def check_grouping(cfg: Config, recipe: Recipe) -> None:
     k = int(getattr(recipe, "stories_per_call", 1))
     for name in ("shard_size", "batch_size"):
         if getattr(cfg.generate, name) % k:
-            raise UserError(f"generate.{name} = {getattr(cfg.generate, name)}: must be a multiple of "
-                            f"recipe.options.stories_per_call = {k}")  # fmt: skip
+            raise UserError(
+                f"generate.{name} = {getattr(cfg.generate, name)}: must be a multiple of "
+                f"recipe.options.stories_per_call = {k}"
+            )
 
 
 def cost_summary(cfg: Config, meter: CostMeter, result: GenerateResult) -> dict[str, Any]:
@@ -202,8 +204,15 @@ def cost_meter(cfg: Config, backend: Backend) -> CostMeter | None:
 
 
 def make_step(cfg: Config, recipe: Recipe, backend: Backend) -> GenerateStep:
-    return GenerateStep(recipe, backend, cfg.generate.max_attempts, cfg.generate.batch_size, cfg.generate.min_words,
-                        generation=cfg.run.generation, meter=cost_meter(cfg, backend))  # fmt: skip
+    return GenerateStep(
+        recipe,
+        backend,
+        cfg.generate.max_attempts,
+        cfg.generate.batch_size,
+        cfg.generate.min_words,
+        generation=cfg.run.generation,
+        meter=cost_meter(cfg, backend),
+    )
 
 
 def build_step(cfg: Config) -> GenerateStep:

@@ -83,8 +83,10 @@ class GenerateStep:
         pending = prompts
         for attempt in range(self.max_attempts):
             groups = self.group(pending)
-            calls = [Prompt(key, self.recipe.messages(members[0]), call_seed(members[0], key, attempt))
-                     for key, members in groups.items()]  # fmt: skip
+            calls = [
+                Prompt(key, self.recipe.messages(members[0]), call_seed(members[0], key, attempt))
+                for key, members in groups.items()
+            ]
             if self.meter is not None:
                 self.meter.check([sum(len(m["content"]) for m in call.messages) for call in calls])
             completions = self.backend.generate(calls)

@@ -21,15 +21,27 @@ def parameter_coverage(records: list[Record], available: dict[str, list[str]] | 
     for name in names:
         counts = Counter(str(p[name]) for p in chosen if name in p)
         possible = len((available or {}).get(name, [])) or len(counts)
-        per_parameter[name] = {"values_used": len(counts), "values_possible": possible,
-                               "share_used": len(counts) / possible, "most_common": counts.most_common(1)[0][0],
-                               "most_common_share": counts.most_common(1)[0][1] / len(chosen)}  # fmt: skip
+        per_parameter[name] = {
+            "values_used": len(counts),
+            "values_possible": possible,
+            "share_used": len(counts) / possible,
+            "most_common": counts.most_common(1)[0][0],
+            "most_common_share": counts.most_common(1)[0][1] / len(chosen),
+        }
     pairs: dict[str, Any] = {}
     for first, second in combinations(names, 2):
         seen = {(str(p[first]), str(p[second])) for p in chosen if first in p and second in p}
         possible = per_parameter[first]["values_possible"] * per_parameter[second]["values_possible"]
-        pairs[f"{first}x{second}"] = {"pairs_used": len(seen), "pairs_possible": possible,
-                                      "share_used": len(seen) / possible}  # fmt: skip
+        pairs[f"{first}x{second}"] = {
+            "pairs_used": len(seen),
+            "pairs_possible": possible,
+            "share_used": len(seen) / possible,
+        }
     full = {tuple(sorted((k, str(v)) for k, v in p.items())) for p in chosen}
-    return {"stories": len(chosen), "parameters": per_parameter, "pairs": pairs,
-            "distinct_combinations": len(full), "distinct_combination_share": len(full) / len(chosen)}  # fmt: skip
+    return {
+        "stories": len(chosen),
+        "parameters": per_parameter,
+        "pairs": pairs,
+        "distinct_combinations": len(full),
+        "distinct_combination_share": len(full) / len(chosen),
+    }

@@ -22,21 +22,101 @@ from synthloop.records import Record, stable_id
 from synthloop.vocab import Vocabulary
 from synthloop.vocab.sampler import UniformSampler
 
-THEMES = ["friendship", "courage", "kindness", "sharing", "honesty", "patience", "curiosity", "teamwork",
-          "family", "growing up", "losing something", "helping others", "being different", "trying again",
-          "saying sorry", "fear of the dark", "a new home", "jealousy", "gratitude", "imagination", "fairness",
-          "responsibility", "keeping a promise", "loneliness", "forgiveness", "hard work", "change", "nature",
-          "wonder", "home"]  # fmt: skip
-TOPICS = ["a lost mitten", "a rainy day", "a birthday party", "a garden", "the first day of school", "a snowman",
-          "a trip to the sea", "a broken toy", "a new baby", "a visit to grandma", "a bird's nest", "the moon",
-          "a lemonade stand", "a thunderstorm", "a library", "a picnic", "a bus ride", "a sick puppy",
-          "a treasure map", "a bakery", "the zoo", "a camping night", "a kite", "a talent show", "a farm",
-          "a tooth that fell out", "a market", "a train", "a river", "a robot friend", "a boat", "autumn leaves",
-          "a music lesson", "a dragon", "a museum"]  # fmt: skip
-STYLES = ["playful", "calm and gentle", "funny", "exciting", "mysterious", "warm", "silly", "poetic",
-          "matter-of-fact", "suspenseful", "cozy", "rhyming in places", "like a fable", "like a bedtime story",
-          "like a fairy tale", "like a diary entry", "like a letter", "like a news report for kids",
-          "with lots of sounds", "dreamy", "cheerful", "thoughtful", "adventurous", "quiet"]  # fmt: skip
+THEMES = [
+    "friendship",
+    "courage",
+    "kindness",
+    "sharing",
+    "honesty",
+    "patience",
+    "curiosity",
+    "teamwork",
+    "family",
+    "growing up",
+    "losing something",
+    "helping others",
+    "being different",
+    "trying again",
+    "saying sorry",
+    "fear of the dark",
+    "a new home",
+    "jealousy",
+    "gratitude",
+    "imagination",
+    "fairness",
+    "responsibility",
+    "keeping a promise",
+    "loneliness",
+    "forgiveness",
+    "hard work",
+    "change",
+    "nature",
+    "wonder",
+    "home",
+]
+TOPICS = [
+    "a lost mitten",
+    "a rainy day",
+    "a birthday party",
+    "a garden",
+    "the first day of school",
+    "a snowman",
+    "a trip to the sea",
+    "a broken toy",
+    "a new baby",
+    "a visit to grandma",
+    "a bird's nest",
+    "the moon",
+    "a lemonade stand",
+    "a thunderstorm",
+    "a library",
+    "a picnic",
+    "a bus ride",
+    "a sick puppy",
+    "a treasure map",
+    "a bakery",
+    "the zoo",
+    "a camping night",
+    "a kite",
+    "a talent show",
+    "a farm",
+    "a tooth that fell out",
+    "a market",
+    "a train",
+    "a river",
+    "a robot friend",
+    "a boat",
+    "autumn leaves",
+    "a music lesson",
+    "a dragon",
+    "a museum",
+]
+STYLES = [
+    "playful",
+    "calm and gentle",
+    "funny",
+    "exciting",
+    "mysterious",
+    "warm",
+    "silly",
+    "poetic",
+    "matter-of-fact",
+    "suspenseful",
+    "cozy",
+    "rhyming in places",
+    "like a fable",
+    "like a bedtime story",
+    "like a fairy tale",
+    "like a diary entry",
+    "like a letter",
+    "like a news report for kids",
+    "with lots of sounds",
+    "dreamy",
+    "cheerful",
+    "thoughtful",
+    "adventurous",
+    "quiet",
+]
 NARRATIVE_FEATURES = {
     "Dialogue": "at least one dialogue",
     "Twist": "a plot twist",
@@ -61,15 +141,56 @@ NARRATIVE_FEATURES = {
     "Contrast": "two characters who are very different",
     "Discovery": "a discovery",
 }
-GRAMMAR_FEATURES = ["questions", "exclamations", "the past tense", "the present tense", "the future tense",
-                    "comparatives (bigger, faster)", "superlatives (the biggest)", "adverbs", "compound sentences",
-                    "a list of three things", "short sentences", "a conditional (if ... then)", "plural nouns",
-                    "prepositions of place", "sound words (onomatopoeia)", "a simile", "pronouns", "negation",
-                    "because-clauses", "time words (first, then, later)", "possessives", "numbers"]  # fmt: skip
-PERSONAS = ["a kind grandmother", "a curious child", "a wise old owl", "a teacher", "a cat", "a little robot",
-            "a big sister", "a storyteller by a fire", "a friendly dragon", "a toy bear", "a father at bedtime",
-            "a tree", "a ghost who is shy", "a ship's captain", "a baker", "a farmer", "a mouse", "the moon",
-            "a librarian", "a five-year-old", "a grumpy goat", "a pirate", "a detective", "a fairy"]  # fmt: skip
+GRAMMAR_FEATURES = [
+    "questions",
+    "exclamations",
+    "the past tense",
+    "the present tense",
+    "the future tense",
+    "comparatives (bigger, faster)",
+    "superlatives (the biggest)",
+    "adverbs",
+    "compound sentences",
+    "a list of three things",
+    "short sentences",
+    "a conditional (if ... then)",
+    "plural nouns",
+    "prepositions of place",
+    "sound words (onomatopoeia)",
+    "a simile",
+    "pronouns",
+    "negation",
+    "because-clauses",
+    "time words (first, then, later)",
+    "possessives",
+    "numbers",
+]
+PERSONAS = [
+    "a kind grandmother",
+    "a curious child",
+    "a wise old owl",
+    "a teacher",
+    "a cat",
+    "a little robot",
+    "a big sister",
+    "a storyteller by a fire",
+    "a friendly dragon",
+    "a toy bear",
+    "a father at bedtime",
+    "a tree",
+    "a ghost who is shy",
+    "a ship's captain",
+    "a baker",
+    "a farmer",
+    "a mouse",
+    "the moon",
+    "a librarian",
+    "a five-year-old",
+    "a grumpy goat",
+    "a pirate",
+    "a detective",
+    "a fairy",
+]
 PARAGRAPHS = [1, 2, 3, 4, 5]
 OPENING = ' Do not start the story with "Once upon a time".'
 ONE = (
@@ -85,15 +206,23 @@ SPEC = (
     "Story {number}: {paragraphs}; theme: {theme}; topic: {topic}; style: {style}; it has {feature} and uses "
     '{grammar}; told by {persona}; use the noun "{noun}", the verb "{verb}" and the adjective "{adjective}".'
 )
-HEADING = re.compile(r"^[ \t]*(?:#+[ \t]*|\*\*)?story[ \t]+(\d+)[ \t]*(?:\*\*)?[ \t]*[:.)\-]?(?:\*\*)?[ \t]*",
-                     re.IGNORECASE | re.MULTILINE)  # fmt: skip
+HEADING = re.compile(
+    r"^[ \t]*(?:#+[ \t]*|\*\*)?story[ \t]+(\d+)[ \t]*(?:\*\*)?[ \t]*[:.)\-]?(?:\*\*)?[ \t]*",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def parameter_lists(options: dict[str, Any] | None = None) -> dict[str, list[str]]:
     """Every parameter's possible values (the report measures coverage against these)."""
-    return {"theme": THEMES, "topic": TOPICS, "style": STYLES, "narrative_feature": list(NARRATIVE_FEATURES),
-            "grammar_feature": GRAMMAR_FEATURES, "persona": PERSONAS,
-            "paragraphs": [str(p) for p in PARAGRAPHS]}  # fmt: skip
+    return {
+        "theme": THEMES,
+        "topic": TOPICS,
+        "style": STYLES,
+        "narrative_feature": list(NARRATIVE_FEATURES),
+        "grammar_feature": GRAMMAR_FEATURES,
+        "persona": PERSONAS,
+        "paragraphs": [str(p) for p in PARAGRAPHS],
+    }
 
 
 class SimpleStoriesOptions(RecipeOptions):
@@ -120,18 +249,26 @@ class SimpleStories(Recipe):
         """Story `index`'s words and parameters (depend only on run seed and index)."""
         rng = self.rng(index)
         words = self.sampler.sample(rng)
-        parameters = {"theme": rng.choice(THEMES), "topic": rng.choice(TOPICS), "style": rng.choice(STYLES),
-                      "narrative_feature": rng.choice(list(NARRATIVE_FEATURES)),
-                      "grammar_feature": rng.choice(GRAMMAR_FEATURES), "persona": rng.choice(PERSONAS),
-                      "paragraphs": rng.choice(PARAGRAPHS)}  # fmt: skip
+        parameters = {
+            "theme": rng.choice(THEMES),
+            "topic": rng.choice(TOPICS),
+            "style": rng.choice(STYLES),
+            "narrative_feature": rng.choice(list(NARRATIVE_FEATURES)),
+            "grammar_feature": rng.choice(GRAMMAR_FEATURES),
+            "persona": rng.choice(PERSONAS),
+            "paragraphs": rng.choice(PARAGRAPHS),
+        }
         return words, parameters
 
     def render(self, index: int) -> Record:
         k = self.stories_per_call
         group, slot = divmod(index, k)
         drawn = [self.draw(group * k + j) for j in range(k)]
-        opening = (OPENING if k == 1 else OPENING.replace("the story", "any story")) if (
-            self._opts.avoid_once_upon_a_time) else ""  # fmt: skip
+        opening = (
+            (OPENING if k == 1 else OPENING.replace("the story", "any story"))
+            if (self._opts.avoid_once_upon_a_time)
+            else ""
+        )
         if k == 1:
             prompt = ONE.format(opening=opening, **fields(*drawn[0]))
         else:
@@ -139,8 +276,16 @@ class SimpleStories(Recipe):
             prompt = MANY.format(count=k, opening=opening, specs=specs)
         words, parameters = drawn[slot]
         call = stable_id(self.name, self.seed, "call", group)
-        record = self.make_record(index, prompt, words, [parameters["narrative_feature"]], parameters=parameters,
-                                  call=call, slot=slot, stories_per_call=k)  # fmt: skip
+        record = self.make_record(
+            index,
+            prompt,
+            words,
+            [parameters["narrative_feature"]],
+            parameters=parameters,
+            call=call,
+            slot=slot,
+            stories_per_call=k,
+        )
         record.seed = self.prompt_seed(group * k)  # the call's seed, shared by its stories
         return record
 
@@ -172,10 +317,13 @@ class SimpleStories(Recipe):
 
 def fields(words: dict[str, str], parameters: dict[str, Any]) -> dict[str, Any]:
     count = parameters["paragraphs"]
-    return {**words, **{k: v for k, v in parameters.items() if k not in ("narrative_feature", "grammar_feature")},
-            "paragraphs": f"{count} paragraph{'s' if count > 1 else ''}",
-            "feature": NARRATIVE_FEATURES[parameters["narrative_feature"]],
-            "grammar": parameters["grammar_feature"]}  # fmt: skip
+    return {
+        **words,
+        **{k: v for k, v in parameters.items() if k not in ("narrative_feature", "grammar_feature")},
+        "paragraphs": f"{count} paragraph{'s' if count > 1 else ''}",
+        "feature": NARRATIVE_FEATURES[parameters["narrative_feature"]],
+        "grammar": parameters["grammar_feature"],
+    }
 
 
 def split_stories(raw: str) -> dict[int, str]:

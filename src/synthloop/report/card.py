@@ -68,8 +68,10 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
                      f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |")  # fmt: skip
     if "cost" in metrics:
         spent = metrics["cost"]
-        lines.append(f"| cost (USD; tokens in / out) | {_fmt(spent['usd'], 4)} ({spent['tokens_in']} / "
-                     f"{spent['tokens_out']}); per kept story {_fmt(spent['usd_per_kept_story'], 6)} |")  # fmt: skip
+        lines.append(
+            f"| cost (USD; tokens in / out) | {_fmt(spent['usd'], 4)} ({spent['tokens_in']} / "
+            f"{spent['tokens_out']}); per kept story {_fmt(spent['usd_per_kept_story'], 6)} |"
+        )
     if "parameters" in metrics:
         lines.append(f"| distinct prompt-parameter combinations | {metrics['parameters']['distinct_combinations']} |")
     if "mauve" in metrics:

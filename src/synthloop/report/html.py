@@ -191,12 +191,24 @@ def parameters_section(m: dict[str, Any]) -> str:
     p = m.get("parameters")
     if not p:
         return ""
-    rows = [[html.escape(name), number(m, f"parameters/parameters/{name}/values_used", 0),
-             number(m, f"parameters/parameters/{name}/values_possible", 0),
-             number(m, f"parameters/parameters/{name}/most_common_share", 2)] for name in p["parameters"]]  # fmt: skip
-    pairs = [[html.escape(name), number(m, f"parameters/pairs/{name}/pairs_used", 0),
-              number(m, f"parameters/pairs/{name}/pairs_possible", 0),
-              number(m, f"parameters/pairs/{name}/share_used", 4)] for name in p["pairs"]]  # fmt: skip
+    rows = [
+        [
+            html.escape(name),
+            number(m, f"parameters/parameters/{name}/values_used", 0),
+            number(m, f"parameters/parameters/{name}/values_possible", 0),
+            number(m, f"parameters/parameters/{name}/most_common_share", 2),
+        ]
+        for name in p["parameters"]
+    ]
+    pairs = [
+        [
+            html.escape(name),
+            number(m, f"parameters/pairs/{name}/pairs_used", 0),
+            number(m, f"parameters/pairs/{name}/pairs_possible", 0),
+            number(m, f"parameters/pairs/{name}/share_used", 4),
+        ]
+        for name in p["pairs"]
+    ]
     return (
         f"<h2>Prompt parameters</h2><p>{number(m, 'parameters/distinct_combinations', 0)} distinct combinations "
         f"over {number(m, 'parameters/stories', 0)} stories.</p>"
@@ -206,9 +218,17 @@ def parameters_section(m: dict[str, Any]) -> str:
 
 
 def render(metrics: dict[str, Any], title: str) -> str:
-    sections = [diversity_section(metrics), coverage_section(metrics), constraints_section(metrics),
-                parameters_section(metrics), cost_section(metrics), review_section(metrics),
-                guard_section(metrics), bias_section(metrics), reference_section(metrics)]  # fmt: skip
+    sections = [
+        diversity_section(metrics),
+        coverage_section(metrics),
+        constraints_section(metrics),
+        parameters_section(metrics),
+        cost_section(metrics),
+        review_section(metrics),
+        guard_section(metrics),
+        bias_section(metrics),
+        reference_section(metrics),
+    ]
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='note'>synthloop report; "
