@@ -6,7 +6,8 @@ never 5xx. A batch moves validating -> in_progress -> completed on successive st
 so tests are repeatable) and ends as scripted: `outcomes[i]` for the i-th batch created ("completed", "failed",
 "expired", "never" = stays in_progress); `error_mod` / `empty_mod` make a request whose seed is divisible by it
 fail (error file) / come back empty the first time it is seen; `garbage` and `foreign` add a line that is not JSON
-and one with an unknown custom_id to the first output file. `pause_at` ("upload", "create", "poll", "download")
+and one with an unknown custom_id to the first output file; `fail_create_once` creates the first batch and answers
+503. `pause_at` ("upload", "create", "poll", "download")
 holds the first such request after the server has acted on it (half the download sent) until `release` is set,
 so a test can SIGKILL the client exactly there. It counts, per custom_id, how many batches held it.
 """
@@ -39,6 +40,7 @@ class BatchServerState:
     garbage: bool = False
     foreign: bool = False
     pause_at: str | None = None
+    fail_create_once: bool = False  # create the first batch, then answer 503 (a create whose answer was lost)
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -258,6 +260,9 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
                 }
                 snapshot = {k: v for k, v in state.batches[batch_id].items() if not k.startswith("_")}
             state.pause("create")
+            if state.fail_create_once:
+                state.fail_create_once = False
+                return self.error(503, "injected: the batch was created but this answer is lost")
             self.reply(200, snapshot)
 
     return Handler

@@ -82,6 +82,13 @@ def test_resubmission_is_bounded_and_the_failure_recorded(tmp_path: Path) -> Non
     assert set(server.submissions.values()) == {2} and len(server.batches) == 2
 
 
+def test_a_create_whose_answer_was_lost_is_found_not_repeated(tmp_path: Path) -> None:
+    with batch_server(fail_create_once=True) as (url, server):
+        out = backend(url, tmp_path, backoff_s=0.01).generate(prompts(4))
+    assert all(c.finish_reason == "stop" for c in out)
+    assert len(server.batches) == 1 and set(server.submissions.values()) == {1}
+
+
 def test_bad_result_lines_lose_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with batch_server(garbage=True, foreign=True) as (url, _server):
         out = backend(url, tmp_path).generate(prompts(4))

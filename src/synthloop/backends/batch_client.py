@@ -55,11 +55,31 @@ class BatchClient:
         payload = self._call("POST", "/files", files=files, data={"purpose": "batch"})
         return str(self._field(payload, "id", "POST /files"))
 
-    def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str]) -> dict[str, Any]:
+    def find_or_create(
+        self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str]
+    ) -> dict[str, Any]:
+        """The batch made from this input file: found if it exists, else created. A create that timed out may
+        still have made the batch, so each retry looks for it first: a batch is never created twice."""
         body = {"input_file_id": input_file_id, "endpoint": endpoint, "completion_window": window, "metadata": metadata}
-        payload = self._call("POST", "/batches", json=body)
-        self._field(payload, "id", "POST /batches")
-        return payload
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            found = self.find_by_input_file(input_file_id)
+            if found is not None:
+                return found
+            try:
+                response = self._once("POST", "/batches", json=body)
+            except Transient as error:
+                last = str(error)
+                if attempt < self.max_retries:
+                    self.sleep(self._delay(attempt, error.retry_after))
+                continue
+            payload = self._decode(response, "POST", "/batches")
+            self._field(payload, "id", "POST /batches")
+            return payload
+        raise UserError(
+            f"openai-batch: POST {self.base_url}/batches failed {self.max_retries + 1} times ({last}); "
+            "rerun the same command to continue"
+        )
 
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         payload = self._call("GET", f"/batches/{batch_id}")
@@ -95,7 +115,9 @@ class BatchClient:
         return payload[name]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._request(method, path, **kwargs)
+        return self._decode(self._request(method, path, **kwargs), method, path)
+
+    def _decode(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
         try:
             payload = response.json()
         except ValueError as error:
@@ -123,6 +145,11 @@ class BatchClient:
             f"openai-batch: {method} {self.base_url}{path} failed {self.max_retries + 1} times "
             f"({last}); rerun the same command to continue"
         )
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after_s)
+        return random.uniform(0, self.backoff_s * 2**attempt)
 
     def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

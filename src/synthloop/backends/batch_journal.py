@@ -41,6 +41,7 @@ class BatchJournal:
         self.states: dict[str, BatchState] = {}
         self.latest: dict[str, str] = {}  # custom_id -> key of the newest batch holding it
         self.rounds: dict[str, int] = {}  # custom_id -> how many batches held it
+        self.cache: dict[str, dict[str, dict[str, Any]]] = {}  # key -> outcomes, read once per backend call
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.json")):
                 if path.name.endswith(".results.json") or path.name.startswith("."):
@@ -75,10 +76,12 @@ class BatchJournal:
 
     def save_outcomes(self, key: str, outcomes: dict[str, dict[str, Any]]) -> None:
         atomic_write_text(self.folder / f"{key}.results.json", json.dumps(outcomes, sort_keys=True) + "\n")
+        self.cache[key] = outcomes
 
     def outcomes(self, key: str) -> dict[str, dict[str, Any]]:
-        outcomes: dict[str, dict[str, Any]] = json.loads((self.folder / f"{key}.results.json").read_text())
-        return outcomes
+        if key not in self.cache:
+            self.cache[key] = json.loads((self.folder / f"{key}.results.json").read_text(encoding="utf-8"))
+        return self.cache[key]
 
     def drop_outcomes(self) -> None:
         for path in self.folder.glob("*.results.json"):

@@ -102,6 +102,7 @@ class OpenAIBatchBackend(OpenAIBackend):
 
     def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
         journal, client = self._setup()
+        journal.cache.clear()  # parsed results of the batches this call reads, not of the whole run
         bodies = {custom_id(p): self.request_body(p, options or self.options) for p in prompts}
         final: dict[str, Completion] = {}
         while len(final) < len(bodies):
@@ -172,7 +173,7 @@ class OpenAIBatchBackend(OpenAIBackend):
             journal.save(state)
         if state.status == UPLOADED:
             assert state.input_file_id is not None
-            batch = client.find_by_input_file(state.input_file_id) or client.create(
+            batch = client.find_or_create(
                 state.input_file_id, ENDPOINT, self._batch.completion_window, {"synthloop_batch": key}
             )
             state.batch_id, state.status, state.submitted_at = str(batch["id"]), str(batch["status"]), time.time()
