@@ -5,8 +5,8 @@ Each recipe generates `-n` stories with the same config (backend, sampling, max_
 column is measured with synthloop's own metrics (metrics/diversity.py, on a size-matched sample of the reference):
 top-10 opening share, share of stories starting with / containing "Once upon a time", distinct-1/2/3, sampled
 self-BLEU, and the Vendi score of MiniLM embeddings. `keep-worthy` is OPTIONAL: it runs
-`synthloop quality score --in FILE --out SCORES.jsonl` (the quality judge another issue builds) when that command
-exists, and counts the lines whose `keep` is true; otherwise the column says n/a.
+`synthloop quality score --in FILE --out SCORES.jsonl` (the quality classifier, shipped model) when that command
+exists, and counts the lines whose `keep` is true; otherwise (or with --no-quality) the column says n/a.
 
     .venv/bin/python benchmarks/recipe_diversity.py --config configs/tinystories.toml -n 200 --out data/diversity
     # mechanics only, with the scripted test backend (its stories are templated, so the figures mean nothing):
@@ -38,7 +38,7 @@ def once_upon_a_time(texts: list[str]) -> float:
     return sum("once upon a time" in t.lower() for t in texts) / len(texts) if texts else 0.0
 
 
-def keep_worthy(texts: list[str], folder: Path) -> float | None:
+def keep_worthy(texts: list[str], folder: Path, model: Path | None) -> float | None:
     """The quality judge's keep-worthy share, when `synthloop quality score` exists (None otherwise)."""
     probe = subprocess.run(
         [sys.executable, "-m", "synthloop.cli", "quality", "score", "--help"], capture_output=True, text=True
@@ -48,13 +48,16 @@ def keep_worthy(texts: list[str], folder: Path) -> float | None:
     stories, scores = folder / "stories.jsonl", folder / "scores.jsonl"
     stories.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
     command = [sys.executable, "-m", "synthloop.cli", "quality", "score", "--in", str(stories), "--out", str(scores)]
-    if subprocess.run(command, capture_output=True, text=True).returncode != 0 or not scores.exists():
+    command += ["--model", str(model)] if model is not None else []
+    scored = subprocess.run(command, capture_output=True, text=True)
+    if scored.returncode != 0 or not scores.exists():
+        print(f"keep-worthy: n/a ({scored.stderr.strip().splitlines()[-1] if scored.stderr.strip() else 'no scores'})")
         return None
     rows = [json.loads(line) for line in scores.read_text(encoding="utf-8").splitlines() if line.strip()]
     return sum(bool(row.get("keep")) for row in rows) / len(rows) if rows else None
 
 
-def measure(name: str, texts: list[str], folder: Path, quality: bool) -> dict[str, Any]:
+def measure(name: str, texts: list[str], folder: Path, quality: bool, model: Path | None) -> dict[str, Any]:
     metrics = text_metrics(texts)
     openings = metrics["openings"]
     return {
@@ -68,7 +71,7 @@ def measure(name: str, texts: list[str], folder: Path, quality: bool) -> dict[st
         "distinct_3": metrics["distinct_3"],
         "self_bleu": metrics["self_bleu"],
         "vendi": metrics["embedding"].get("vendi_score", 0.0),
-        "keep_worthy": keep_worthy(texts, folder) if quality else None,
+        "keep_worthy": keep_worthy(texts, folder, model) if quality else None,
     }
 
 
@@ -80,6 +83,7 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--no-quality", action="store_true", help="skip the optional keep-worthy column")
+    parser.add_argument("--quality-model", type=Path, help="a `synthloop quality train` model (default: shipped)")
     args = parser.parse_args()
     rows = []
     for recipe in RECIPES:
@@ -95,11 +99,22 @@ def main() -> None:
         result = generate(load_config(args.config, overrides))
         texts = read_texts(result.out)
         (args.out / recipe).mkdir(parents=True, exist_ok=True)
-        rows.append(measure(recipe, texts, args.out / recipe, not args.no_quality) | {"tokens": result.tokens_out})
+        rows.append(
+            measure(recipe, texts, args.out / recipe, not args.no_quality, args.quality_model)
+            | {"tokens": result.tokens_out}
+        )
     reference = read_texts(args.reference)
     reference = random.Random(0).sample(reference, min(args.n, len(reference)))  # size-matched: distinct-n depends on n
     (args.out / "reference").mkdir(parents=True, exist_ok=True)
-    rows.append(measure(f"reference: {args.reference.name}", reference, args.out / "reference", not args.no_quality))
+    rows.append(
+        measure(
+            f"reference: {args.reference.name}",
+            reference,
+            args.out / "reference",
+            not args.no_quality,
+            args.quality_model,
+        )
+    )
     header = (
         f"{'source':<38} {'n':>5} {'top10':>6} {'OUaT@0':>6} {'OUaT':>6} {'dist1':>6} {'dist2':>6} "
         f"{'dist3':>6} {'sBLEU':>6} {'Vendi':>6} {'keep':>6}"
@@ -115,7 +130,7 @@ def main() -> None:
     (args.out / "diversity.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(
         "OUaT@0: share starting with 'Once upon a time'; OUaT: containing it. keep: `synthloop quality score` "
-        "keep-worthy share (n/a: that command is not installed)."
+        "keep-worthy share (n/a: that command or its model is missing)."
     )
 
 
