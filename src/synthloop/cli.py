@@ -48,7 +48,18 @@ def _load(args: argparse.Namespace) -> Config:
         overrides.append("generate.progress=false")
     if getattr(args, "executor", None):
         overrides.append(f"execute.executor={args.executor!r}")
+    if getattr(args, "prices", None) is not None:
+        overrides.append(f"cost.prices={str(args.prices)!r}")
+    if getattr(args, "max_cost", None) is not None:
+        if not (math.isfinite(args.max_cost) and args.max_cost > 0):
+            raise UserError(f"--max-cost {args.max_cost}: the budget must be a positive number of USD")
+        overrides.append(f"cost.max_usd={args.max_cost!r}")
     return load_config(args.config, overrides)
+
+
+def _cost_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prices", type=Path, help='TOML price table: [prices."MODEL"] input/output_per_million')
+    parser.add_argument("--max-cost", type=float, metavar="USD", help="stop cleanly before the run costs more")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -228,7 +239,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if n is None:
         raise UserError("plan: give the run size with -n, e.g. -n 2000000")
     args.n = None  # the calibration size replaces run.n
-    estimate = plan(_load(args), n, args.calibrate, args.prices)
+    cfg = _load(args)
+    estimate = plan(cfg, n, args.calibrate, cfg.cost.prices)
     c = estimate["calibration"]
     hours = estimate["seconds"] / 3600
     print(
@@ -241,7 +253,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if "generate_for_n_kept" in estimate:
         print(f"to keep {n:,} stories, generate about {estimate['generate_for_n_kept']:,}")
     if "cost_usd" in estimate:
-        print(f"cost: ${estimate['cost_usd']:,.2f} at the prices in {args.prices}")
+        discount = " (batch API discount applied)" if estimate.get("batch") else ""
+        print(f"cost: ${estimate['cost_usd']:,.2f} at the prices in {cfg.cost.prices}{discount}")
     return 0
 
 
@@ -318,10 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the main job: generate, then summarise")
     _config_args(run)
+    _cost_args(run)
     run.set_defaults(func=cmd_run)
 
     generate = commands.add_parser("generate", help="generate stories into a dataset folder (resumable)")
     _config_args(generate)
+    _cost_args(generate)
     generate.set_defaults(func=cmd_generate)
 
     curate = commands.add_parser("curate", help="verify, filter, dedup and decontaminate a dataset (resumable)")

@@ -79,6 +79,13 @@ class GuardConfig(Section):
     action: Literal["warn", "stop"] = "warn"
 
 
+class CostConfig(Section):
+    """Cost accounting (synthloop/cost.py): a price table and an optional budget."""
+
+    prices: Path | None = None  # TOML price table (USD per million tokens per model); None: no costs recorded
+    max_usd: float | None = Field(None, gt=0)  # stop cleanly before the run's cost would pass this (--max-cost)
+
+
 class Config(Section):
     run: RunConfig = Field(default_factory=lambda: RunConfig())
     vocab: VocabConfig = Field(default_factory=lambda: VocabConfig())
@@ -88,6 +95,7 @@ class Config(Section):
     curate: CurateConfig = Field(default_factory=lambda: CurateConfig())
     guard: GuardConfig = Field(default_factory=lambda: GuardConfig())
     execute: ExecuteConfig = Field(default_factory=lambda: ExecuteConfig())
+    cost: CostConfig = Field(default_factory=lambda: CostConfig())
 
 
 def format_validation_error(source: str, error: ValidationError, prefix: str = "") -> str:

@@ -8,8 +8,10 @@ from a price table the user supplies (TOML, USD per million tokens):
     [prices."gpt-4o-mini"]
     input_per_million = 0.15
     output_per_million = 0.60
+    batch_discount = 0.5    # applied when the backend is openai-batch
 
-A local backend costs nothing but time. The estimate assumes throughput scales linearly with -n on the same
+It is the table `generate --prices` uses (synthloop/cost.py). A local backend costs nothing but time. The
+estimate assumes throughput scales linearly with -n on the same
 machine (no warm-up beyond the calibration's, same concurrency).
 """
 
@@ -18,29 +20,12 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from synthloop.config import Config
+from synthloop.cost import cost_usd, load_prices, price_for
 from synthloop.errors import UserError
-
-
-def load_prices(path: Path | None, model: str) -> dict[str, float] | None:
-    if path is None:
-        return None
-    try:
-        table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("prices", {})
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise UserError(f"--prices {path}: not a readable TOML price table ({error})") from error
-    entry = table.get(model)
-    if entry is None:
-        raise UserError(f"--prices {path}: no [prices.{model!r}] entry (have: {', '.join(table) or 'none'})")
-    try:
-        return {"input": float(entry["input_per_million"]), "output": float(entry["output_per_million"])}
-    except (KeyError, TypeError, ValueError) as error:
-        raise UserError(f"--prices {path}: [prices.{model!r}] needs numeric input_per_million and "
-                        "output_per_million") from error  # fmt: skip
 
 
 def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[str, Any]:
@@ -52,10 +37,12 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
 
     if n <= 0 or calibrate <= 0:
         raise UserError("-n and --calibrate must be > 0")
+    prices = load_prices(prices_path) if prices_path is not None else None  # checked before any work
     with tempfile.TemporaryDirectory(prefix="synthloop-plan-") as folder:
         run = cfg.model_copy(deep=True)
         run.run.n, run.run.out, run.generate.progress = calibrate, Path(folder) / "calibration", False
         run.guard.reference = None
+        run.cost.max_usd = None
         started = time.perf_counter()
         result = generate(run)
         seconds = time.perf_counter() - started
@@ -86,9 +73,12 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
     }
     if kept_rate:
         estimate["generate_for_n_kept"] = math.ceil(n / kept_rate)  # prompts to generate for n kept stories
-    prices = load_prices(prices_path, estimate["model"])
-    if prices is not None:
-        estimate["cost_usd"] = (
-            estimate["tokens_in"] * prices["input"] + estimate["tokens_out"] * prices["output"]
-        ) / 1e6
+    if prices is not None and prices_path is not None:
+        from synthloop.generate.runner import build_backend
+
+        backend = build_backend(cfg)
+        model = backend.model_name if backend.model_name in prices else estimate["model"]
+        estimate["batch"] = bool(getattr(backend, "uses_batch_api", False))
+        price = price_for(prices, model, prices_path)
+        estimate["cost_usd"] = cost_usd(price, estimate["tokens_in"], estimate["tokens_out"], estimate["batch"])
     return estimate

@@ -20,6 +20,13 @@ def print_generate_summary(result: GenerateResult) -> None:
         f"in {result.seconds:.1f} s ({result.tokens_per_s:.1f} tok/s)"
     )
     print(f"all three words used: {result.all_words_used}/{result.stories} ({result.all_words_rate:.0%})")
+    if result.cost_usd is not None:
+        print(
+            f"cost:    {result.cost_usd:.4f} USD for the run's records ({result.tokens_in_total} tokens in, "
+            f"{result.tokens_out_total} out, retries included); this invocation's calls: {result.spent_now_usd:.4f} USD"
+        )
+    if result.stopped:
+        print(f"stopped: {result.stopped}")
     if result.guard:
         last = result.guard["last"]
         print(

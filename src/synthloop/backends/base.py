@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +72,13 @@ class Backend(ABC):
     @abstractmethod
     def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
         """One completion per prompt, in order. `options` overrides the constructor's for this call."""
+
+    def attach(self, folder: Path) -> None:  # noqa: B027 (optional hook)
+        """The run's output folder: a backend that must keep state across restarts (a submitted batch's id) keeps
+        it under this folder, so a rerun of the same command finds it."""
+
+    def complete(self) -> None:  # noqa: B027 (optional hook)
+        """Every shard of the run is finished: drop state that only a resume would need."""
 
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release resources (model memory, HTTP connections)."""

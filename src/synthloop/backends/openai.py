@@ -87,19 +87,7 @@ class OpenAIBackend(Backend):
     async def _one(
         self, client: httpx.AsyncClient, semaphore: asyncio.Semaphore, prompt: Prompt, options: SamplingOptions
     ) -> Completion:
-        sampling = options.sampling()
-        body = {
-            "model": self._opts.model,
-            "messages": prompt.messages,
-            "temperature": sampling["temperature"],
-            "top_p": sampling["top_p"],
-            "max_tokens": sampling["max_tokens"],
-            "seed": prompt.seed,
-            # Not part of OpenAI's API; vLLM, llama.cpp and Ollama accept them, OpenAI ignores unknown sampling keys
-            # only for some models, so they are sent only when they differ from "off".
-            **({"top_k": sampling["top_k"]} if sampling["top_k"] else {}),
-            **({"repeat_penalty": sampling["repeat_penalty"]} if sampling["repeat_penalty"] != 1.0 else {}),
-        }
+        body = self.request_body(prompt, options)
         servers = self.urls()
         url = servers[prompt.seed % len(servers)].rstrip("/") + "/chat/completions"
         last_error = ""
@@ -115,6 +103,22 @@ class OpenAIBackend(Backend):
                 await asyncio.sleep(self._delay(attempt, error.retry_after))
         reason = f"gave up after {self._opts.max_retries + 1} attempts: {last_error}"
         return Completion.failed(reason, self.model_name, time.perf_counter() - started)
+
+    def request_body(self, prompt: Prompt, options: SamplingOptions) -> dict[str, Any]:
+        """The chat-completions request for one prompt (the batch backend sends the same body in its JSONL)."""
+        sampling = options.sampling()
+        return {
+            "model": self._opts.model,
+            "messages": prompt.messages,
+            "temperature": sampling["temperature"],
+            "top_p": sampling["top_p"],
+            "max_tokens": sampling["max_tokens"],
+            "seed": prompt.seed,
+            # Not part of OpenAI's API; vLLM, llama.cpp and Ollama accept them, OpenAI ignores unknown sampling keys
+            # only for some models, so they are sent only when they differ from "off".
+            **({"top_k": sampling["top_k"]} if sampling["top_k"] else {}),
+            **({"repeat_penalty": sampling["repeat_penalty"]} if sampling["repeat_penalty"] != 1.0 else {}),
+        }
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -140,6 +144,8 @@ class OpenAIBackend(Backend):
             text = choice["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise RetryableError(f"malformed response body: {error!r}") from error
+        if not text.strip():  # an empty completion is a failure, never a story
+            return Completion.failed("empty completion", self.model_name, time.perf_counter() - started)
         usage = payload.get("usage") or {}
         return Completion(
             text=text,

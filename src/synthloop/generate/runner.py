@@ -18,6 +18,7 @@ from typing import Any
 from synthloop import __version__, plugins
 from synthloop.backends.base import Backend
 from synthloop.config import Config, validate_options
+from synthloop.cost import BudgetReached, CostMeter, load_prices, price_for
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
 from synthloop.generate.progress import GenerationProgress
@@ -41,6 +42,11 @@ NON_CONTENT_OPTIONS = {
     "api_key_env",
     "base_url",
     "parallel",
+    "poll_s",
+    "max_poll_s",
+    "deadline_s",
+    "max_resubmits",
+    "completion_window",
 }
 
 
@@ -54,6 +60,11 @@ class GenerateResult:
     seconds: float = 0.0  # wall time of this invocation
     all_words_used: int = 0
     resumed: int = 0  # records found already done
+    tokens_in_total: int = 0  # prompt tokens of every attempt of every record of the run
+    tokens_out_total: int = 0  # completion tokens of every attempt
+    cost_usd: float | None = None  # the run's cost at the price table's prices (None: no price table)
+    spent_now_usd: float | None = None  # what this invocation's backend calls cost (failed attempts included)
+    stopped: str | None = None  # why the run stopped early (the --max-cost budget), or None
     guard: dict[str, Any] | None = None  # the collapse guard's summary, when [guard] has a reference
 
     @property
@@ -151,18 +162,64 @@ def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, datas
     return before_shard
 
 
+def check_grouping(cfg: Config, recipe: Recipe) -> None:
+    """A recipe that asks for k stories per call needs shards and batches made of whole calls."""
+    k = int(getattr(recipe, "stories_per_call", 1))
+    for name in ("shard_size", "batch_size"):
+        if getattr(cfg.generate, name) % k:
+            raise UserError(
+                f"generate.{name} = {getattr(cfg.generate, name)}: must be a multiple of "
+                f"recipe.options.stories_per_call = {k}"
+            )
+
+
+def cost_summary(cfg: Config, meter: CostMeter, result: GenerateResult) -> dict[str, Any]:
+    """The run's cost for manifest.json (what the report and the dataset card show)."""
+    return {
+        "usd": round(result.cost_usd or 0.0, 6),
+        "tokens_in": result.tokens_in_total,
+        "tokens_out": result.tokens_out_total,
+        "prices": str(cfg.cost.prices),
+        "input_per_million": meter.price.input_per_million,
+        "output_per_million": meter.price.output_per_million,
+        "batch_discount": meter.price.batch_discount if meter.batch else 0.0,
+        "max_usd": cfg.cost.max_usd,
+        "stopped": result.stopped,
+    }
+
+
 def failed_or_data(record: Record) -> str:
     return "failed" if record.finish_reason == "error" else "data"
 
 
+def cost_meter(cfg: Config, backend: Backend) -> CostMeter | None:
+    """The run's price and budget from [cost]; None without a price table. Errors are one line, before any work."""
+    if cfg.cost.prices is None:
+        if cfg.cost.max_usd is not None:
+            raise UserError("--max-cost needs a price table: give --prices FILE (or cost.prices in the config)")
+        return None
+    price = price_for(load_prices(cfg.cost.prices), backend.model_name, cfg.cost.prices)
+    batch = bool(getattr(backend, "uses_batch_api", False))
+    return CostMeter(price, batch, backend.options.max_tokens, cfg.cost.max_usd)
+
+
 def make_step(cfg: Config, recipe: Recipe, backend: Backend) -> GenerateStep:
-    return GenerateStep(recipe, backend, cfg.generate.max_attempts, cfg.generate.batch_size, cfg.generate.min_words,
-                        generation=cfg.run.generation)  # fmt: skip
+    return GenerateStep(
+        recipe,
+        backend,
+        cfg.generate.max_attempts,
+        cfg.generate.batch_size,
+        cfg.generate.min_words,
+        generation=cfg.run.generation,
+        meter=cost_meter(cfg, backend),
+    )
 
 
 def build_step(cfg: Config) -> GenerateStep:
     """The generation step from a config alone: what each Ray actor builds for itself."""
-    return make_step(cfg, build_recipe(cfg, load_vocabulary(cfg.vocab.path)), build_backend(cfg))
+    backend = build_backend(cfg)
+    backend.attach(Path(cfg.run.out))
+    return make_step(cfg, build_recipe(cfg, load_vocabulary(cfg.vocab.path)), backend)
 
 
 def run_with_ray(cfg: Config, recipe: Recipe, dataset: Dataset, count: Callable[[list[Record], bool], None]) -> None:
@@ -181,12 +238,17 @@ def generate(cfg: Config) -> GenerateResult:
     adaptive = isinstance(getattr(recipe, "sampler", None), CoverageSampler)
     if adaptive and cfg.execute.executor == "ray":
         raise UserError("recipe.options.sampler = 'coverage' learns shard by shard; use execute.executor = 'local'")
+    if cfg.cost.max_usd is not None and cfg.execute.executor == "ray":
+        raise UserError("--max-cost counts spending in this process; use execute.executor = 'local'")
+    check_grouping(cfg, recipe)
     backend = build_backend(cfg)
+    step = make_step(cfg, recipe, backend)  # checks the price table before anything is written
+    meter = step.meter
     backend.check()
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
     dataset = open_output(Path(cfg.run.out), settings)
+    backend.attach(dataset.root)
     result = GenerateResult(out=dataset.root)
-    step = make_step(cfg, recipe, backend)
     started = time.perf_counter()
     guard = None
     if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
@@ -204,8 +266,14 @@ def generate(cfg: Config) -> GenerateResult:
                 result.stories += 1
                 result.tokens_out += record.tokens_out
                 result.all_words_used += not record.meta.get("missing")
+            result.tokens_in_total += int(record.meta.get("tokens_in_total", record.tokens_in))
+            result.tokens_out_total += int(record.meta.get("tokens_out_total", record.tokens_out))
+            if meter is not None:
+                result.cost_usd = (result.cost_usd or 0.0) + float(record.meta.get("cost_usd", 0.0))
             if resumed:
                 result.resumed += 1
+                if meter is not None:
+                    meter.spent += float(record.meta.get("cost_usd", 0.0))
             else:
                 result.tokens_generated += int(record.meta.get("tokens_out_total", record.tokens_out))
         progress.update(records, resumed, result.tokens_generated, time.perf_counter() - started)
@@ -227,11 +295,17 @@ def generate(cfg: Config) -> GenerateResult:
                     flush_every=cfg.generate.batch_size,
                     on_records=count,
                 )
+            backend.complete()
+        except BudgetReached as reached:
+            result.stopped = str(reached)
         finally:
             backend.close()
         if guard is not None:
             result.guard = guard.finish()
     result.seconds = time.perf_counter() - started
+    if meter is not None:
+        result.spent_now_usd = meter.requests_cost
+        dataset.manifest["cost"] = cost_summary(cfg, meter, result)
     dataset.manifest.update(
         n=cfg.run.n,
         synthloop=__version__,

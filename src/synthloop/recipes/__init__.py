@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synthloop.plugins import Register, hookimpl
 from synthloop.recipes.instruct import TinyStoriesInstruct
+from synthloop.recipes.simplestories import SimpleStories
 from synthloop.recipes.tinystories import TinyStories
 
 
@@ -11,3 +12,4 @@ from synthloop.recipes.tinystories import TinyStories
 def register_recipes(register: Register) -> None:
     register(TinyStories)
     register(TinyStoriesInstruct)
+    register(SimpleStories)

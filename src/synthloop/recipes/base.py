@@ -66,6 +66,11 @@ class Recipe(ABC):
     def messages(self, record: Record) -> list[dict[str, str]]:
         return [{"role": "user", "content": record.prompt}]
 
+    def call_key(self, record: Record) -> str:
+        """Records with the same key are answered by one backend call (a recipe asking for several stories per
+        call gives its stories one key); by default every prompt is its own call."""
+        return record.id
+
     def parse(self, record: Record, raw: str, finish_reason: str) -> Record:
         """Clean the model's output into the story text; see clean_story."""
         text, cut = clean_story(raw, finish_reason)

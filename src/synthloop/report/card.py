@@ -66,6 +66,14 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         words = coverage["prompt_words"]
         lines.append(f"| prompt words with >= 1 / >= 3 stories, Gini | {_fmt(words['share_asked_1'])} / "
                      f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |")  # fmt: skip
+    if "cost" in metrics:
+        spent = metrics["cost"]
+        lines.append(
+            f"| cost (USD; tokens in / out) | {_fmt(spent['usd'], 4)} ({spent['tokens_in']} / "
+            f"{spent['tokens_out']}); per kept story {_fmt(spent['usd_per_kept_story'], 6)} |"
+        )
+    if "parameters" in metrics:
+        lines.append(f"| distinct prompt-parameter combinations | {metrics['parameters']['distinct_combinations']} |")
     if "mauve" in metrics:
         lines.append(f"| MAUVE vs {metrics['reference']['name']} | {_fmt(metrics['mauve']['mauve'])} |")
     lines += [

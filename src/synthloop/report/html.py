@@ -198,10 +198,61 @@ def guard_section(m: dict[str, Any]) -> str:
     )
 
 
+def cost_section(m: dict[str, Any]) -> str:
+    if not m.get("cost"):
+        return ""
+    return (
+        f"<h2>Cost</h2><p>{number(m, 'cost/usd', 4)} USD for the {number(m, 'cost/stories', 0)} stories behind "
+        f"this dataset ({number(m, 'cost/tokens_in', 0)} tokens in, {number(m, 'cost/tokens_out', 0)} out, retries "
+        f"included), {number(m, 'cost/usd_per_kept_story', 6)} USD per kept story; the generation run, failed "
+        f"prompts included: {number(m, 'cost/generation_usd', 4)} USD (batch discount "
+        f"{number(m, 'cost/batch_discount', 2)}).</p>"
+    )
+
+
+def parameters_section(m: dict[str, Any]) -> str:
+    p = m.get("parameters")
+    if not p:
+        return ""
+    rows = [
+        [
+            html.escape(name),
+            number(m, f"parameters/parameters/{name}/values_used", 0),
+            number(m, f"parameters/parameters/{name}/values_possible", 0),
+            number(m, f"parameters/parameters/{name}/most_common_share", 2),
+        ]
+        for name in p["parameters"]
+    ]
+    pairs = [
+        [
+            html.escape(name),
+            number(m, f"parameters/pairs/{name}/pairs_used", 0),
+            number(m, f"parameters/pairs/{name}/pairs_possible", 0),
+            number(m, f"parameters/pairs/{name}/share_used", 4),
+        ]
+        for name in p["pairs"]
+    ]
+    return (
+        f"<h2>Prompt parameters</h2><p>{number(m, 'parameters/distinct_combinations', 0)} distinct combinations "
+        f"over {number(m, 'parameters/stories', 0)} stories.</p>"
+        f"{table(['parameter', 'values used', 'values possible', 'most common share'], rows)}"
+        f"{table(['pair', 'pairs used', 'pairs possible', 'share'], pairs)}"
+    )
+
+
 def render(metrics: dict[str, Any], title: str) -> str:
-    sections = [diversity_section(metrics), coverage_section(metrics), constraints_section(metrics),
-                quality_section(metrics), review_section(metrics), guard_section(metrics), bias_section(metrics),
-                reference_section(metrics)]  # fmt: skip
+    sections = [
+        diversity_section(metrics),
+        coverage_section(metrics),
+        constraints_section(metrics),
+        quality_section(metrics),
+        parameters_section(metrics),
+        cost_section(metrics),
+        review_section(metrics),
+        guard_section(metrics),
+        bias_section(metrics),
+        reference_section(metrics),
+    ]
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='note'>synthloop report; "

@@ -14,6 +14,8 @@ from typing import Any
 
 from synthloop.errors import UserError
 from synthloop.metrics.compute import compute_metrics
+from synthloop.metrics.cost import cost_metrics
+from synthloop.metrics.parameters import parameter_coverage
 from synthloop.metrics.quality import quality_metrics
 from synthloop.report.card import render_card
 from synthloop.report.html import render
@@ -33,6 +35,16 @@ def vocabulary_for(dataset: Dataset) -> Any:
     manifest = dataset.manifest.get("source_manifest") or dataset.manifest
     path = ((manifest.get("config") or {}).get("vocab") or {}).get("path")
     return load_vocabulary(path)
+
+
+def recipe_parameters(generation: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The value lists a parameterised recipe samples from (simplestories), from the run's recipe options."""
+    settings = generation.get("settings") or {}
+    if settings.get("recipe") != "simplestories":
+        return None
+    from synthloop.recipes.simplestories import parameter_lists
+
+    return parameter_lists(settings.get("recipe_options") or {})
 
 
 def find_guard(dataset: Dataset) -> dict[str, Any] | None:
@@ -74,6 +86,13 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     quality = quality_metrics(kept, excluded)
     if quality is not None:
         metrics["quality"] = quality
+    generation = dataset.manifest.get("source_manifest") or dataset.manifest
+    spent = cost_metrics(kept, every, generation.get("cost"))
+    if spent is not None:
+        metrics["cost"] = spent
+    parameters = parameter_coverage(kept, recipe_parameters(generation))
+    if parameters is not None:
+        metrics["parameters"] = parameters
     if review is not None:
         metrics["review"] = review
     guard = find_guard(dataset)
