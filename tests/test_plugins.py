@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ def test_builtins_and_scripted_backend_register_through_the_same_hook() -> None:
 
 
 def test_unknown_names_are_one_line_errors() -> None:
-    known = "ctranslate2, embedded, openai, scripted, transformers, vllm"
+    names = sorted(plugins.backends())
+    assert {"ctranslate2", "embedded", "openai", "openai-batch", "scripted", "transformers", "vllm"} <= set(names)
+    known = re.escape(", ".join(names))
     with pytest.raises(UserError, match=rf"unknown backend 'gpt9' \(known: {known}\)"):
         plugins.lookup("backend", "gpt9")
     with pytest.raises(UserError, match="unknown recipe 'poems'"):
