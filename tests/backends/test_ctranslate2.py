@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from synthloop.backends.base import Prompt
 from synthloop.backends.ctranslate2 import CTranslate2Backend, CTranslate2Options
 from synthloop.errors import UserError
@@ -37,3 +37,38 @@ def test_converted_embedded_model_generates_seeded_batches(tmp_path: Path) -> No
                      "--set", "backend.options.max_tokens=40", "--set", "generate.max_attempts=1")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert [r.backend for r in Dataset.open(tmp_path / "run").iter_records()] == ["ctranslate2"] * 3
+
+
+@pytest.mark.slow
+def test_main_config_merges_the_shipped_adapter(tmp_path: Path) -> None:
+    """The main config's generator: the embedded model with the shipped LoRA adapter merged before conversion, in a
+    cache folder of its own; it writes real stories through `synthloop generate`."""
+    from synthloop.backends.ctranslate2 import convert_embedded
+    from synthloop.backends.embedded import default_model_path
+    from synthloop.tune.adapters import resolve
+
+    gguf = default_model_path()
+    assert gguf is not None
+    adapter, sha = resolve("tinystories")
+    tuned, base = convert_embedded(gguf, "int8", adapter, sha), convert_embedded(gguf, "int8")
+    assert tuned != base and (tuned / "model.bin").exists()
+    assert (tuned / "model.bin").read_bytes() != (base / "model.bin").read_bytes()
+    out = tmp_path / "run"
+    result = run_cli(
+        "generate",
+        "--config",
+        str(ROOT / "configs" / "tinystories.toml"),
+        "-n",
+        "2",
+        "--out",
+        str(out),
+        "--set",
+        "backend.options.max_tokens=60",
+        "--set",
+        "generate.max_attempts=1",
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    records = list(Dataset.open(out).iter_records())
+    assert [r.model for r in records] == ["SmolLM2-135M-Instruct.Q4_1+tinystories-ct2-int8"] * 2
+    assert all(len(r.text.split()) >= 10 for r in records)
