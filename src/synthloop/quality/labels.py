@@ -6,11 +6,11 @@ anything is trained or written. JSON lines are split on "\\n" only (a story may 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from synthloop.errors import UserError
+from synthloop.store.texts import read_json_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,24 +22,11 @@ class Example:
 
 
 def json_lines(path: Path) -> list[tuple[int, dict]]:
-    """(line number, object) for every non-blank line of a JSONL file."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); expected JSON lines") from error
-    rows = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+    """(line number, object) for every non-blank line of a JSONL file; a line that is not an object is an error."""
+    rows = read_json_lines(path)
+    for number, row in rows:
         if not isinstance(row, dict):
             raise UserError(f"{path}: line {number}: expected a JSON object")
-        rows.append((number, row))
     return rows
 
 

@@ -5,9 +5,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from synthloop.errors import UserError
 from synthloop.store.dataset import Dataset
+
+
+def read_json_lines(path: Path, expected: str = "JSON lines") -> list[tuple[int, Any]]:
+    """(line number, value) for every non-blank line of a JSONL file. Lines are split on "\n" only: U+2028, U+2029
+    and U+0085 may stand raw inside a JSON string (str.splitlines would cut the string there)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); {expected}") from error
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+    return rows
 
 
 def read_texts(path: Path, field: str = "text") -> list[str]:
@@ -17,18 +39,7 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     if not path.is_file():
         raise UserError(f"{path}: no such file or dataset folder")
     texts = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        expected = f"expected JSON lines with a '{field}' field"
-        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); {expected}") from error
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+    for number, row in read_json_lines(path, f"expected JSON lines with a '{field}' field"):
         if not isinstance(row, dict) or not isinstance(row.get(field), str):
             raise UserError(f"{path}: line {number}: expected an object with a '{field}' field")
         texts.append(row[field])
