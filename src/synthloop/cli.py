@@ -205,7 +205,7 @@ def cmd_collapse(args: argparse.Namespace) -> int:
 
     from synthloop.collapse.config import PRESETS, LabConfig
     from synthloop.collapse.lab import run_lab
-    from synthloop.collapse.report import COLUMNS, value, write_report
+    from synthloop.collapse.report import console_table, write_report
     from synthloop.config import format_validation_error
 
     if args.preset not in PRESETS:
@@ -223,11 +223,7 @@ def cmd_collapse(args: argparse.Namespace) -> int:
     results = run_lab(cfg)
     results["real_source"] = str(args.real)
     page = write_report(results, args.out)
-    print("regime        gen  " + "  ".join(f"{title[:22]:>22}" for _, title, _ in COLUMNS[:5]))
-    for regime, rows in results["regimes"].items():
-        for row in rows:
-            cells = "  ".join(f"{value(row, key):>22.{digits}f}" for key, _, digits in COLUMNS[:5])
-            print(f"{regime:<13} {row['generation']:>3}  {cells}")
+    print(console_table(results))
     print(f"report: {page}  (metrics.json and PNG plots beside it; wall {results['wall_s']:.0f} s)")
     return 0
 
@@ -407,9 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "generation, under several data regimes")  # fmt: skip
     collapse.add_argument("--real", type=Path, required=True, help="real human text (JSONL or dataset)")
     collapse.add_argument("--out", type=Path, required=True)
-    collapse.add_argument("--preset", default="cpu", help="cpu (under 30 min on 2 cores) | miniature (seconds)")
+    collapse.add_argument("--preset", default="cpu", help="cpu (under 30 min on 2 cores) | cpu-verify (does "
+                          "verification prevent collapse? under 45 min) | miniature (seconds)")  # fmt: skip
     collapse.add_argument("--generations", type=int)
-    collapse.add_argument("--regimes", help="comma-separated: replace, accumulate, mix:<real fraction>")
+    collapse.add_argument("--regimes", help="comma-separated: replace, accumulate, accumulate-scaled, mix:<real "
+                          "fraction>; +curate or +form verifies the samples first, e.g. replace+curate")
     collapse.add_argument("--documents", type=int, help="real training documents (and samples per generation)")
     collapse.add_argument("--steps", type=int, help="training steps per generation")
     collapse.add_argument("--seed", type=int)

@@ -1,19 +1,25 @@
-"""The collapse lab's settings (pydantic, extra="forbid") and its two presets.
+"""The collapse lab's settings (pydantic, extra="forbid"), its regimes and its presets.
 
 `cpu` runs 6 generations x 3 regimes on 2 CPU cores in under 30 minutes: a 96-wide, 3-layer GPT with a 128-token
 context, trained for a fixed number of steps per generation (the same compute for every regime, so "accumulate"
-sees each example fewer times as its data grows). `miniature` checks the mechanics in seconds.
+sees each example fewer times as its data grows). `cpu-verify` asks whether verification prevents collapse (Feng et
+al., 2024) with the same model and data: replace, accumulate, replace+curate and accumulate-scaled, over 3
+generations (gen 0-2: the budget of 45 minutes on 2 cores; accumulate-scaled's later generations train 2x and 3x).
+`miniature` checks the mechanics in seconds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synthloop.errors import UserError
 
-REGIME_NAMES = ("replace", "accumulate", "mix")
+REGIME_NAMES = ("replace", "accumulate", "accumulate-scaled", "mix")
+VERIFIERS = ("curate", "form")  # +curate: form filters and the quality model; +form: the form filters alone
 
 
 class LabConfig(BaseModel):
@@ -36,6 +42,20 @@ class LabConfig(BaseModel):
     sample_tokens: int = Field(127, ge=8)
     seed: int = 0
     threads: int | None = Field(None, ge=1)
+    # Verification ("+curate", "+form" regimes). The filters come from a synthloop config's [curate] and [vocab]
+    # sections (None: the built-in defaults, the same thresholds configs/tinystories.toml sets), with these options
+    # on top. Which filters and why: README "Does verification prevent collapse?" and benchmarks/collapse_verifiers.py.
+    curate_config: Path | None = None
+    # Of the main config's per-story filters only form keeps nearly every real document (99.7 %); readability keeps
+    # 15 % of Gutenberg's, safety 87 %, vocab 96 % (and with the quality model 6 % of samples: 16x oversampling).
+    # The lab's samples stop at sample_tokens by design, so form's truncation check is off; its real documents are
+    # cut at >= document_words // 3 words, so that is form's minimum unless min_words is given here.
+    verifier_filters: list[str] = ["form"]
+    verifier_options: dict[str, dict[str, Any]] = {"form": {"reject_truncated": False}}
+    # "+curate": the quality model drops what scores below the share `quality_keeps_real` of the real training
+    # documents reach (its own threshold, 0.954, is set on TinyStories stories and keeps 10 % of the real documents).
+    quality_keeps_real: float = Field(0.9, gt=0, lt=1)
+    oversample_cap: float = Field(5.0, ge=1)  # at most this many x `documents` samples drawn per generation
 
     @field_validator("regimes")
     @classmethod
@@ -46,25 +66,51 @@ class LabConfig(BaseModel):
             raise ValueError("each regime once")
         return regimes
 
+    @model_validator(mode="after")
+    def options_for_named_filters(self) -> LabConfig:
+        unknown = sorted(set(self.verifier_options) - set(self.verifier_filters) - {"quality"})
+        if unknown:
+            raise ValueError(f"verifier_options for {unknown}, which are not in verifier_filters")
+        return self
 
-def parse_regime(regime: str) -> tuple[str, float]:
-    """'replace' | 'accumulate' | 'mix:<fraction of real data added, 0-1>'."""
-    name, _, value = regime.partition(":")
+
+@dataclass(frozen=True)
+class Regime:
+    """What the next generation trains on (`name`, with mix's real `fraction`) and how the samples are checked
+    first (`verifier`: None, "curate" or "form")."""
+
+    name: str
+    fraction: float = 0.0
+    verifier: str | None = None
+
+
+def parse_regime(regime: str) -> Regime:
+    """'replace' | 'accumulate' | 'accumulate-scaled' | 'mix:<fraction of real data added, 0-1>', each optionally
+    followed by '+curate' or '+form' (e.g. 'replace+curate')."""
+    base, plus, verifier = regime.partition("+")
+    name, _, value = base.partition(":")
     if name not in REGIME_NAMES or (name == "mix") != bool(value):
-        raise UserError(f"regime {regime!r}: expected replace, accumulate or mix:<fraction>, e.g. mix:0.1")
+        raise UserError(f"regime {regime!r}: expected replace, accumulate, accumulate-scaled or mix:<fraction>, "
+                        "optionally +curate or +form, e.g. mix:0.1 or replace+curate")  # fmt: skip
+    if plus and verifier not in VERIFIERS:
+        raise UserError(f"regime {regime!r}: unknown verifier {verifier!r}; expected +curate or +form")
     if name != "mix":
-        return name, 0.0
+        return Regime(name, 0.0, verifier or None)
     try:
         fraction = float(value)
     except ValueError as error:
         raise UserError(f"regime {regime!r}: {value!r} is not a number") from error
     if not 0 < fraction <= 1:
         raise UserError(f"regime {regime!r}: the real fraction must be in (0, 1]")
-    return name, fraction
+    return Regime(name, fraction, verifier or None)
 
 
 PRESETS: dict[str, dict[str, object]] = {
     "cpu": {},
+    "cpu-verify": {
+        "generations": 3,
+        "regimes": ["replace", "accumulate", "replace+curate", "accumulate-scaled"],
+    },
     "miniature": {
         "generations": 2,
         "documents": 60,

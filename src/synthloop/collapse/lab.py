@@ -1,14 +1,19 @@
 """`synthloop collapse`: recursive training on a model's own output, per regime (Shumailov et al., Nature 2024;
-Gerstgrasser et al., 2024).
+Gerstgrasser et al., 2024; Feng et al., 2024).
 
 Generation 0 trains on real documents (real stories cut into ~`document_words`-word pieces; whole stories are held
 out for perplexity). Each later generation k trains a fresh model, from the same initial seed and tokenizer, on:
-  replace     the corpus sampled from generation k-1 (same size as the real training set)
-  accumulate  the real documents and every sampled corpus so far
-  mix:f       the corpus sampled from generation k-1 plus f x its size in real documents
-and then samples its own corpus. Every generation's folder holds its training set, model, samples and metrics;
-`metrics.json` is written last (atomically) and marks the generation done, so a killed lab resumes at the first
-unfinished generation (training itself resumes from its checkpoint).
+  replace            the corpus sampled from generation k-1 (same size as the real training set)
+  accumulate         the real documents and every sampled corpus so far
+  accumulate-scaled  the same, with training steps scaled by its size: steps x len(data) / documents, so every
+                     document is seen as often as in generation 0 (a fixed budget over growing data is not)
+  mix:f              the corpus sampled from generation k-1 plus f x its size in real documents
+and then samples its own corpus. "+curate" / "+quality" after a regime verifies each generation's samples first
+(collapse/verify.py): the next generation trains on `documents` kept samples, drawn in as many rounds as needed.
+Each generation's samples also get the live guard's verdict against the real documents (collapse/guard.py).
+Every generation's folder holds its training set, model, samples and metrics; `metrics.json` is written last
+(atomically) and marks the generation done, so a killed lab resumes at the first unfinished generation (training
+itself resumes from its checkpoint, verification from its last complete round).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from synthloop.collapse.config import LabConfig, parse_regime
 from synthloop.collapse.indicators import Reference, indicators
+from synthloop.collapse.verify import KEPT_FILE, Verifier, verify
 from synthloop.errors import UserError
 from synthloop.records import stable_id
 from synthloop.store.atomic import atomic_write_text
@@ -80,14 +86,21 @@ class Lab:
         self.real = pool[: cfg.documents]
         self.real_spare = pool[cfg.documents :] or self.real  # real data the mix regime adds
         self.reference = Reference.from_texts(self.real)
+        from synthloop.config import load_config
+
+        self.guard_config = load_config(cfg.curate_config).guard  # the bounds generation uses (its [guard])
+        names = {parse_regime(r).verifier for r in cfg.regimes} - {None}
+        self.verifiers = {name: Verifier(name, cfg, self.real) for name in sorted(n for n in names if n)}
 
     def check_folder(self) -> None:
         settings = self.cfg.model_dump(mode="json")
         path = self.out / "lab.json"
         if path.exists():
             previous = json.loads(path.read_text())
-            if previous != settings:
-                changed = sorted(k for k in settings if previous.get(k) != settings[k])
+            # A setting newer than the folder's lab.json counts as unchanged while it has its default.
+            defaults = {k: LabConfig.model_fields[k].default for k in settings if k not in previous}
+            changed = sorted(k for k in settings if previous.get(k, defaults.get(k)) != settings[k])
+            if changed:
                 raise UserError(f"{self.out}: holds a lab run with other settings ({', '.join(changed)}); "
                                 "choose a new --out or rerun with the same settings to resume")  # fmt: skip
         elif self.out.exists() and any(self.out.iterdir()):
@@ -103,33 +116,71 @@ class Lab:
 
             save_tokenizer(train_tokenizer(self.real, self.cfg.vocab_size), tokenizer)
         real = [{"text": t} for t in self.real]
-        base = self.generation(self.out / "gen-0", 0, "real", real)
+        base = self.generation(self.out / "gen-0", 0, "real", real, self.cfg.steps)
         results: dict[str, Any] = {"real": indicators(self.real, self.reference), "generation_0": base, "regimes": {}}
         for regime in self.cfg.regimes:
-            name, fraction = parse_regime(regime)
-            rows = [base]
-            seen = [real]
-            previous = self.out / "gen-0"
-            for k in range(1, self.cfg.generations):
-                sampled = read_rows(previous / "samples.jsonl")
-                seen.append(sampled)
-                if name == "replace":
-                    data = sampled
-                elif name == "accumulate":
-                    data = [row for corpus in seen for row in corpus]
-                else:
-                    count = min(len(self.real_spare), round(fraction * len(sampled)))
-                    added = random.Random(self.cfg.seed + k).sample(self.real_spare, count)
-                    data = sampled + [{"text": t} for t in added]
-                folder = self.out / regime.replace(":", "-") / f"gen-{k}"
-                rows.append(self.generation(folder, k, regime, data))
-                previous = folder
-            results["regimes"][regime] = rows
+            results["regimes"][regime] = self.regime(regime, real, base)
+        results["verifiers"] = {name: v.settings for name, v in self.verifiers.items()}
         results["wall_s"] = time.perf_counter() - started
         atomic_write_text(self.out / "metrics.json", json.dumps(results, indent=1) + "\n")
         return results
 
-    def generation(self, folder: Path, k: int, regime: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+    def regime(self, regime: str, real: list[dict[str, Any]], base: dict[str, Any]) -> list[dict[str, Any]]:
+        spec = parse_regime(regime)
+        cfg = self.cfg
+        rows: list[dict[str, Any]] = []
+        seen = [real]  # the real documents, then each generation's output (verified where the regime verifies)
+        for k in range(cfg.generations):
+            folder = self.out / "gen-0" if k == 0 else self.out / regime.replace(":", "-") / f"gen-{k}"
+            if k == 0:
+                row = base
+            else:
+                output = seen[-1]
+                if spec.name == "replace":
+                    data = output
+                elif spec.name.startswith("accumulate"):
+                    data = [doc for corpus in seen for doc in corpus]
+                else:
+                    count = min(len(self.real_spare), round(spec.fraction * len(output)))
+                    added = random.Random(cfg.seed + k).sample(self.real_spare, count)
+                    data = output + [{"text": t} for t in added]
+                scaled = spec.name == "accumulate-scaled"
+                steps = max(1, round(cfg.steps * len(data) / cfg.documents)) if scaled else cfg.steps
+                row = self.generation(folder, k, regime, data, steps)
+            if spec.verifier is None:
+                seen.append(read_rows(folder / "samples.jsonl"))
+            else:
+                last = k == cfg.generations - 1  # nothing trains on the last samples: verify, do not oversample
+                row = row | {"verification": self.verified(folder, k, regime, spec.verifier, 0 if last else None)}
+                seen.append(read_rows(folder / f"verified-{spec.verifier}" / KEPT_FILE))
+            rows.append(row)
+        return rows
+
+    def verified(self, folder: Path, k: int, regime: str, name: str, target: int | None) -> dict[str, Any]:
+        from synthloop.train.sample import load_model, sample_batch
+
+        cfg = self.cfg
+        loaded: list[Any] = []
+
+        def draw(count: int, seed: int) -> list[str]:
+            if not loaded:
+                loaded.append(load_model(folder / "model", "cpu"))
+            self.log(f"collapse: {regime} generation {k}: drawing {count} more samples to verify ({name})")
+            return sample_batch(loaded[0], count, cfg.sample_tokens, cfg.temperature, cfg.top_k, seed=seed,
+                                batch_size=256)  # fmt: skip
+
+        first = read_rows(folder / "samples.jsonl")
+        lineage = {"generation": k, "regime": "real" if k == 0 else regime}
+        cap = round(cfg.oversample_cap * cfg.documents)
+        summary = verify(folder / f"verified-{name}", self.verifiers[name], first, draw,
+                         cfg.documents if target is None else target, cap, lineage, cfg.seed)  # fmt: skip
+        if target is None and not summary["used"]:
+            raise UserError(f"{regime} generation {k}: the {name} verifier kept none of {summary['drawn']} samples "
+                            f"(reasons: {', '.join(list(summary['reasons'])[:3])}); nothing to train generation "
+                            f"{k + 1} on: relax verifier_options or quality_keeps_real")  # fmt: skip
+        return summary
+
+    def generation(self, folder: Path, k: int, regime: str, data: list[dict[str, Any]], steps: int) -> dict[str, Any]:
         done = folder / "metrics.json"
         if done.exists():
             return dict(json.loads(done.read_text()))
@@ -137,16 +188,17 @@ class Lab:
         from synthloop.train.loop import train
         from synthloop.train.sample import load_model, sample_batch
 
-        self.log(f"collapse: {regime} generation {k}: training on {len(data)} documents")
+        self.log(f"collapse: {regime} generation {k}: training on {len(data)} documents ({steps} steps)")
+        started = time.perf_counter()
         folder.mkdir(parents=True, exist_ok=True)
         if not (folder / "train.jsonl").exists():
             write_jsonl(folder / "train.jsonl", data)
         cfg = self.cfg
         run = train(TrainConfig(sources=[str(folder / "train.jsonl")], out=folder / "model", preset=cfg.preset,
-                                tokenizer=self.out / "tokenizer.json", max_steps=cfg.steps, batch_size=cfg.batch_size,
+                                tokenizer=self.out / "tokenizer.json", max_steps=steps, batch_size=cfg.batch_size,
                                 learning_rate=cfg.learning_rate, min_learning_rate=cfg.learning_rate / 10,
-                                warmup_steps=min(20, cfg.steps // 5), eval_every=max(1, cfg.steps // 4),
-                                checkpoint_every=max(1, cfg.steps // 4), seed=cfg.seed, device="cpu",
+                                warmup_steps=min(20, steps // 5), eval_every=max(1, steps // 4),
+                                checkpoint_every=max(1, steps // 4), seed=cfg.seed, device="cpu",
                                 threads=cfg.threads, progress=False))  # fmt: skip
         model = load_model(folder / "model", "cpu")
         if not (folder / "samples.jsonl").exists():
@@ -155,6 +207,12 @@ class Lab:
             write_jsonl(folder / "samples.jsonl", sample_rows(samples, k, regime))
         samples = read_texts(folder / "samples.jsonl")
         metrics = self.measure(model, samples, k, regime, run.validation_loss)
+        metrics |= {
+            "steps": steps,
+            "train_documents": len(data),
+            "guard": self.guard(folder, samples),
+            "seconds": round(time.perf_counter() - started, 1),
+        }  # this session's (less after a resume)
         atomic_write_text(done, json.dumps(metrics, indent=1) + "\n")
         return metrics
 
@@ -185,6 +243,26 @@ class Lab:
             **indicators(samples, self.reference, top=300),
             "examples": samples[:3],
         }
+
+    def guard(self, folder: Path, samples: list[str]) -> dict[str, Any]:
+        """The live guard's verdict on these samples, checked as generation checks stories (every `check_every`,
+        the newest `window`), against the real training documents; its checks are kept in the folder's guard.json."""
+        from synthloop.collapse.guard import CollapseGuard
+        from synthloop.records import Record
+
+        texts = [t for t in samples if t.strip()]
+        window = max(20, min(self.guard_config.window, len(texts)))
+        cfg = self.guard_config.model_copy(update={"reference": self.out / "gen-0" / "train.jsonl", "window": window,
+                                                   "check_every": min(self.guard_config.check_every, window),
+                                                   "min_stories": min(self.guard_config.min_stories, window),
+                                                   "action": "warn"})  # fmt: skip
+        guard = CollapseGuard(cfg, folder, warn=lambda message: None)
+        guard.observe([Record(id=str(i), text=t, finish_reason="stop") for i, t in enumerate(texts)])
+        summary = guard.finish()
+        if summary is None:
+            return {"verdict": "none", "checks": 0, "failed_checks": 0, "violations": []}
+        return {"verdict": summary["verdict"], "checks": summary["checks"], "failed_checks": summary["failed_checks"],
+                **summary["last"]}  # fmt: skip
 
 
 def run_lab(cfg: LabConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
