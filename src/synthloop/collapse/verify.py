@@ -26,6 +26,7 @@ from typing import Any
 
 from synthloop.collapse.config import LabConfig
 from synthloop.curate.step import KEPT, CurateStep
+from synthloop.errors import UserError
 from synthloop.records import Record, stable_id
 from synthloop.store.atomic import atomic_write_text
 
@@ -54,7 +55,11 @@ class Verifier:
             filters["quality"] = filters["quality"] | {"mode": "filter", "threshold": self.threshold}
         curate = main.curate.model_copy(update={"order": order, "filters": filters})
         context = {"vocabulary": load_vocabulary(main.vocab.path), "sample_texts": real}
-        self.step = CurateStep(per_story_filters(main.model_copy(update={"curate": curate}), context))
+        built = per_story_filters(main.model_copy(update={"curate": curate}), context)
+        skipped = [n for n in order if n not in {f.name for f in built}]
+        if skipped:  # dedup stages judge a whole run, not one sample
+            raise UserError(f"verifier_filters: {', '.join(skipped)} cannot judge one sample at a time")
+        self.step = CurateStep(built)
         self.settings = {"filters": filters, "threshold": self.threshold}
 
     def judge(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
