@@ -245,15 +245,16 @@ class Lab:
         }
 
     def guard(self, folder: Path, samples: list[str]) -> dict[str, Any]:
-        """The live guard's verdict on these samples, checked as generation checks stories (every `check_every`,
-        the newest `window`), against the real training documents; its checks are kept in the folder's guard.json."""
+        """The live guard's verdict on these samples against the real training documents: the samples come from one
+        model, so one check, over the newest `window` of them (the [guard] window, 500 by default) against a
+        same-size sample of the real documents, as the guard's last check of a run; it is kept in guard.json."""
         from synthloop.collapse.guard import CollapseGuard
         from synthloop.records import Record
 
         texts = [t for t in samples if t.strip()]
         window = max(20, min(self.guard_config.window, len(texts)))
         cfg = self.guard_config.model_copy(update={"reference": self.out / "gen-0" / "train.jsonl", "window": window,
-                                                   "check_every": min(self.guard_config.check_every, window),
+                                                   "check_every": window,
                                                    "min_stories": min(self.guard_config.min_stories, window),
                                                    "action": "warn"})  # fmt: skip
         guard = CollapseGuard(cfg, folder, warn=lambda message: None)
