@@ -2,8 +2,10 @@
 
 It writes a deterministic story from the prompt's seed that uses the words the prompt asks for, so tests can
 check ids, texts and counts exactly. Options script failures: `fail_seeds_mod` makes every prompt whose seed is
-divisible by it fail; `skip_words_mod` leaves the required words out (to exercise retries); `delay_s` sleeps per
-batch so a test can kill a run mid-way.
+divisible by it fail (only while the file `fail_while` names exists, when it is set: a server that recovers);
+`empty_seeds_mod` answers such prompts with `empty_text` (an empty answer); `skip_words_mod` leaves the required
+words out (to exercise retries); `delay_s` sleeps per batch so a test can kill a run mid-way; `log` appends the id
+of every prompt it is sent to that file.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from pathlib import Path
 
 from pydantic import Field
 
@@ -28,6 +31,10 @@ class ScriptedOptions(SamplingOptions):
     fail_seeds_mod: int = Field(0, ge=0)
     skip_words_mod: int = Field(0, ge=0)
     reply: str | None = None  # answer every prompt with this text (e.g. a grader's verdict)
+    fail_while: str | None = None
+    empty_seeds_mod: int = Field(0, ge=0)
+    empty_text: str = ""
+    log: str | None = None
 
 
 def words_in(prompt: Prompt) -> list[str]:
@@ -61,8 +68,15 @@ class ScriptedBackend(Backend):
         if opts.delay_s:
             time.sleep(opts.delay_s)
         out = []
+        if opts.log:
+            with open(opts.log, "a", encoding="utf-8") as handle:
+                handle.write("".join(f"{prompt.id}\n" for prompt in prompts))
+        failing = opts.fail_seeds_mod and (opts.fail_while is None or Path(opts.fail_while).exists())
         for prompt in prompts:
-            if opts.fail_seeds_mod and prompt.seed % opts.fail_seeds_mod == 0:
+            if opts.empty_seeds_mod and prompt.seed % opts.empty_seeds_mod == 0:
+                out.append(Completion(opts.empty_text, "stop", 10, 0, 0.01, self.model_name))
+                continue
+            if failing and prompt.seed % opts.fail_seeds_mod == 0:
                 out.append(Completion("", "error", 10, 0, 0.01, self.model_name, error="scripted failure"))
                 continue
             if opts.reply is not None:

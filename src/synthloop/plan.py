@@ -26,13 +26,20 @@ from synthloop.config import Config
 from synthloop.errors import UserError
 
 
-def load_prices(path: Path | None, model: str) -> dict[str, float] | None:
-    if path is None:
-        return None
+def read_price_table(path: Path) -> dict[str, Any]:
     try:
         table = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("prices", {})
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UserError(f"--prices {path}: not a readable TOML price table ({error})") from error
+    if not isinstance(table, dict):
+        raise UserError(f"--prices {path}: [prices] must be a table of models")
+    return table
+
+
+def load_prices(path: Path | None, model: str, table: dict[str, Any] | None = None) -> dict[str, float] | None:
+    if path is None:
+        return None
+    table = read_price_table(path) if table is None else table
     entry = table.get(model)
     if entry is None:
         raise UserError(f"--prices {path}: no [prices.{model!r}] entry (have: {', '.join(table) or 'none'})")
@@ -52,6 +59,7 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
 
     if n <= 0 or calibrate <= 0:
         raise UserError("-n and --calibrate must be > 0")
+    table = read_price_table(prices_path) if prices_path is not None else None  # a bad file before the calibration
     with tempfile.TemporaryDirectory(prefix="synthloop-plan-") as folder:
         run = cfg.model_copy(deep=True)
         run.run.n, run.run.out, run.generate.progress = calibrate, Path(folder) / "calibration", False
@@ -86,7 +94,7 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
     }
     if kept_rate:
         estimate["generate_for_n_kept"] = math.ceil(n / kept_rate)  # prompts to generate for n kept stories
-    prices = load_prices(prices_path, estimate["model"])
+    prices = load_prices(prices_path, estimate["model"], table)
     if prices is not None:
         estimate["cost_usd"] = (
             estimate["tokens_in"] * prices["input"] + estimate["tokens_out"] * prices["output"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from synthloop.records import NULL_TEXT
 from synthloop.store.dataset import Dataset
 
 
@@ -18,7 +19,7 @@ def compute_stats(dataset: Dataset, filter_names: list[str]) -> dict[str, Any]:
     first: Counter[str] = Counter()
     scores: dict[str, list[float]] = defaultdict(list)
     excluded = 0
-    prefixes = tuple(f"{name}." for name in filter_names)
+    prefixes = (*(f"{name}." for name in filter_names), NULL_TEXT)
     for part in ("data", "excluded"):
         for record in dataset.iter_records(part):
             for name, value in record.scores.items():

@@ -14,6 +14,7 @@ from typing import Any
 
 from synthloop.errors import UserError
 from synthloop.metrics.compute import compute_metrics
+from synthloop.records import NULL_TEXT
 from synthloop.report.card import render_card
 from synthloop.report.html import render
 from synthloop.store.atomic import atomic_write_text
@@ -56,10 +57,13 @@ def find_guard(dataset: Dataset) -> dict[str, Any] | None:
 
 def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0) -> ReportResult:
     dataset = Dataset.open(source)
-    kept = list(dataset.iter_records("data"))
+    stored = {part: list(dataset.iter_records(part)) for part in ("data", "excluded")}
+    # Records without text (a null in a foreign file) are failed records: left out of every metric, and counted.
+    without_text = {part: sum(NULL_TEXT in r.flags for r in records) for part, records in stored.items()}
+    kept = [r for r in stored["data"] if NULL_TEXT not in r.flags]
     if not kept:
-        raise UserError(f"{source}: no stories to report on (data/ is empty)")
-    every = kept + list(dataset.iter_records("excluded"))
+        raise UserError(f"{source}: no stories to report on (data/ holds none with text)")
+    every = kept + [r for r in stored["excluded"] if NULL_TEXT not in r.flags]
     stats_path = dataset.root / "stats.json"
     review = dataset.manifest.get("review") if dataset.manifest.get("kind") == "review" else None
     if review is not None:  # a reviewed dataset: curation counts live with the curated source
@@ -69,6 +73,8 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
                               str(reference) if reference else None, seed)  # fmt: skip
     metrics["source"] = str(dataset.root)
+    if any(without_text.values()):
+        metrics["left_out"] = {NULL_TEXT: without_text}
     if review is not None:
         metrics["review"] = review
     guard = find_guard(dataset)

@@ -1,34 +1,38 @@
 """Read plain story texts from a synthloop dataset folder (its kept stories) or a JSON-lines file with a `text`
-field: the form reference corpora, training sources and evaluation sets take."""
+field: the form reference corpora, training sources and evaluation sets take.
+
+A dataset record without text (a null or non-string `text` in a foreign Parquet file, flagged `record.null_text`
+when read) is a failed record: it is left out, and a note on stderr says how many were."""
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 from synthloop.errors import UserError
+from synthloop.records import NULL_TEXT
 from synthloop.store.dataset import Dataset
+from synthloop.store.jsonl import read_jsonl
 
 
 def read_texts(path: Path, field: str = "text") -> list[str]:
     path = Path(path)
     if path.is_dir():
-        return [r.text for r in Dataset.open(path).iter_records()]
+        texts, skipped = [], 0
+        for record in Dataset.open(path).iter_records():
+            if NULL_TEXT in record.flags:
+                skipped += 1
+            else:
+                texts.append(record.text)
+        if skipped:
+            print(f"{path}: left out {skipped} record(s) without text ({NULL_TEXT})", file=sys.stderr)
+        if not texts:
+            raise UserError(f"{path}: no stories in it")
+        return texts
     if not path.is_file():
         raise UserError(f"{path}: no such file or dataset folder")
     texts = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        expected = f"expected JSON lines with a '{field}' field"
-        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); {expected}") from error
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+    for number, row in read_jsonl(path):
         if not isinstance(row, dict) or not isinstance(row.get(field), str):
             raise UserError(f"{path}: line {number}: expected an object with a '{field}' field")
         texts.append(row[field])
@@ -45,10 +49,8 @@ def max_generation(path: Path) -> int | None:
     if path.is_dir():
         return max((r.generation for r in Dataset.open(path).iter_records()), default=None)
     highest = None
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if '"generation"' in line:
-                value = json.loads(line).get("generation")
-                if isinstance(value, int):
-                    highest = value if highest is None else max(highest, value)
+    for _, row in read_jsonl(path):
+        value = row.get("generation") if isinstance(row, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            highest = value if highest is None else max(highest, value)
     return highest
