@@ -41,8 +41,8 @@ def test_bad_settings(tmp_path: Path, setting: str, fragments: tuple[str, ...]) 
 
 def test_bad_inputs_each_one_line(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=3)
-    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "0"), "-n 0")
-    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "-4"), "-n -4")
+    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "0"), "argument -n", "'0'")
+    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "-4"), "argument -n", "'-4'")
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[run\n")
     assert_one_line_error(run_cli("generate", "--config", str(bad_toml)), "bad.toml", "malformed TOML")

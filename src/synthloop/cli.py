@@ -1,7 +1,9 @@
 """The command line: thin commands that parse, build a config, call one library function and print the result.
 
 A user mistake (UserError) prints one line `synthloop: error: ...` and exits 2; Ctrl-C exits 130 with a note that
-rerunning the same command resumes.
+rerunning the same command resumes. Every number an option takes has a declared range and every word a declared
+set (synthloop/arguments.py), checked while parsing; each command then checks its inputs before it creates or
+changes anything on disk.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import math
 import random
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-from synthloop.config import Config
+from synthloop.arguments import Choices, Number, OneLineParser, from_field, seed, writable_file, writable_folder
+from synthloop.config import Config, RunConfig
 from synthloop.errors import UserError
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML config file (see configs/)")
-    parser.add_argument("-n", type=int, help="number of stories (overrides run.n)")
+    parser.add_argument("-n", type=from_field(RunConfig, "n"), help="number of stories (overrides run.n)")
     parser.add_argument("--out", type=Path, help="output dataset folder (overrides run.out)")
     parser.add_argument(
         "--set",
@@ -32,6 +34,12 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--executor", choices=["local", "ray"], help="where shards run (overrides execute.executor)")
+
+
+def _retry_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--retry-failed", action=argparse.BooleanOptionalAction, default=None,
+                        help="send the prompts that failed in earlier runs again, keeping their ids (default: on; "
+                        "overrides generate.retry_failed)")  # fmt: skip
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -46,20 +54,22 @@ def _load(args: argparse.Namespace) -> Config:
         overrides.append(f"run.out={str(args.out)!r}")
     if args.no_progress:
         overrides.append("generate.progress=false")
+    if getattr(args, "retry_failed", None) is not None:
+        overrides.append(f"generate.retry_failed={str(args.retry_failed).lower()}")
     if getattr(args, "executor", None):
         overrides.append(f"execute.executor={args.executor!r}")
     if getattr(args, "prices", None) is not None:
         overrides.append(f"cost.prices={str(args.prices)!r}")
     if getattr(args, "max_cost", None) is not None:
-        if not (math.isfinite(args.max_cost) and args.max_cost > 0):
-            raise UserError(f"--max-cost {args.max_cost}: the budget must be a positive number of USD")
         overrides.append(f"cost.max_usd={args.max_cost!r}")
     return load_config(args.config, overrides)
 
 
 def _cost_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prices", type=Path, help='TOML price table: [prices."MODEL"] input/output_per_million')
-    parser.add_argument("--max-cost", type=float, metavar="USD", help="stop cleanly before the run costs more")
+    parser.add_argument(
+        "--max-cost", type=Number(float, 1e-6, 1e9), metavar="USD", help="stop cleanly before the run costs more"
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -76,6 +86,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from synthloop.summary import print_curate_summary, print_generate_summary
 
     cfg = _load(args)
+    from synthloop.curate.runner import filter_options
+
+    filter_options(cfg)  # the curation settings, checked before anything is generated
     generated = generate(cfg)
     print_generate_summary(generated)
     curated = curate(cfg, generated.out, cfg.run.curated_out or Path(f"{cfg.run.out}-curated"))
@@ -94,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from synthloop.report.runner import report
 
+    writable_folder(args.out, "--out")
     result = report(args.input, args.out, args.reference, args.seed)
     print(f"report: {result.out / 'index.html'}")
     return 0
@@ -125,8 +139,9 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
     from synthloop.train.tokenizer import save_tokenizer, train_tokenizer
 
     split = read_sources(args.input, 0.05, args.seed)
-    tokenizer = train_tokenizer((t for s in split for t in s.train), args.vocab_size)
     path = args.out or (split[0].path if split[0].path.is_dir() else split[0].path.parent) / "tokenizer.json"
+    writable_file(path, "--out")
+    tokenizer = train_tokenizer((t for s in split for t in s.train), args.vocab_size)
     save_tokenizer(tokenizer, path)
     print(f"tokenizer: {path} ({tokenizer.get_vocab_size()} tokens, byte-level BPE)")
     return 0
@@ -174,6 +189,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from synthloop.train.evaluate import evaluate, shipped_beginnings
     from synthloop.train.sample import load_model
 
+    out = args.out or args.model / "eval.json"
+    writable_file(out, "--out")
     grader = None
     if args.grader_config:
         from synthloop.config import load_config
@@ -187,7 +204,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         beginnings = read_texts(args.beginnings, field="prompt")
     results = evaluate(load_model(args.model, args.device), args.text, beginnings, args.samples,
                        max_new_tokens=args.max_tokens, grader=grader)  # fmt: skip
-    out = args.out or args.model / "eval.json"
     atomic_write_text(out, json.dumps(results, indent=1) + "\n")
     for path, value in results["perplexity"].items():
         print(f"perplexity {value['perplexity']:9.2f}  ({value['tokens']} tokens)  {path}")
@@ -281,15 +297,20 @@ def cmd_review(args: argparse.Namespace) -> int:
             from synthloop.review.app import serve
         except ImportError as error:
             raise UserError(f"the review app needs {error.name}: pip install 'synthloop[review]'") from error
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"review: serving on {args.host}: reviewers' tokens travel unencrypted; put TLS in front")
-        print(f"review: http://{args.host}:{args.port}/  (Ctrl-C stops; decisions are saved as they are made)")
-        serve(args.input, args.host, args.port, args.db)
+
+        def ready() -> None:  # the port is bound and the dataset loaded: only now is the URL worth printing
+            if args.host not in ("127.0.0.1", "localhost", "::1"):
+                print(f"review: serving on {args.host}: reviewers' tokens travel unencrypted; put TLS in front")
+            print(f"review: http://{args.host}:{args.port}/  (Ctrl-C stops; decisions are saved as they are made)",
+                  flush=True)  # fmt: skip
+
+        serve(args.input, args.host, args.port, args.db, ready=ready)
     elif action == "add-user":
-        from synthloop.review.store import ReviewStore, default_db
+        from synthloop.review.store import ReviewStore, check_reviewer_name, default_db
         from synthloop.store.dataset import Dataset
 
         dataset = Dataset.open(args.input)
+        check_reviewer_name(rest[0])  # before the database is created
         token = ReviewStore(args.db or default_db(dataset.root)).add_reviewer(rest[0])
         print(f"reviewer {rest[0]} added; token (shown once, keep it secret):\n{token}")
     elif action in ("apply", "export"):
@@ -318,25 +339,25 @@ def cmd_review(args: argparse.Namespace) -> int:
 STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EDQUOT}
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line (with where to look) rather than the usage block plus a line."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"synthloop: error: {message} (see `{self.prog} --help`)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from synthloop.collapse.config import PRESETS as LAB_PRESETS
+    from synthloop.collapse.config import LabConfig
+    from synthloop.train.config import DEVICE_PATTERN, DEVICES, PRESET_NAMES, TrainConfig
+
+    device_choices = Choices(*DEVICES, pattern=DEVICE_PATTERN)
     parser = OneLineParser(prog="synthloop", description="Synthetic TinyStories-style data for small LMs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="the main job: generate, then summarise")
     _config_args(run)
     _cost_args(run)
+    _retry_arg(run)
     run.set_defaults(func=cmd_run)
 
     generate = commands.add_parser("generate", help="generate stories into a dataset folder (resumable)")
     _config_args(generate)
     _cost_args(generate)
+    _retry_arg(generate)
     generate.set_defaults(func=cmd_generate)
 
     curate = commands.add_parser("curate", help="verify, filter, dedup and decontaminate a dataset (resumable)")
@@ -351,14 +372,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--in", dest="input", type=Path, required=True, help="a dataset folder (curated or raw)")
     report.add_argument("--out", type=Path, required=True, help="folder for index.html, metrics.json, README.md")
     report.add_argument("--reference", type=Path, help="human stories to compare with (JSONL with 'text')")
-    report.add_argument("--seed", type=int, default=0, help="seed of the samples quadratic metrics use")
+    report.add_argument("--seed", type=seed(), default=0, help="seed of the samples quadratic metrics use")
     report.set_defaults(func=cmd_report)
 
     tokenizer = commands.add_parser("tokenizer", help="train a byte-level BPE tokenizer on a dataset's text")
     tokenizer.add_argument("--in", dest="input", action="append", required=True, help="dataset or JSONL[:weight]")
-    tokenizer.add_argument("--vocab-size", type=int, default=4096)
+    tokenizer.add_argument("--vocab-size", type=from_field(TrainConfig, "vocab_size"), default=4096,
+                           help="tokens, as train's --vocab-size")  # fmt: skip
     tokenizer.add_argument("--out", type=Path, help="tokenizer.json path (default: beside the first --in)")
-    tokenizer.add_argument("--seed", type=int, default=0)
+    tokenizer.add_argument("--seed", type=seed(), default=0)
     tokenizer.set_defaults(func=cmd_tokenizer)
 
     train = commands.add_parser("train", help="train a tiny GPT on datasets (resumable after kill -9)")
@@ -370,50 +392,54 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset folder or JSONL of stories, optionally :weight; repeat to mix sources",
     )
     train.add_argument("--out", type=Path, required=True)
-    train.add_argument("--preset", default="cpu-test", help="tiny-1m|3m|8m|28m|33m|cpu-test")
-    for name, kind in [("max-steps", int), ("batch-size", int), ("gradient-accumulation", int), ("block-size", int),
-                       ("learning-rate", float), ("warmup-steps", int), ("eval-every", int), ("checkpoint-every", int),
-                       ("vocab-size", int), ("seed", int), ("threads", int), ("dropout", float)]:  # fmt: skip
-        train.add_argument(f"--{name}", dest=name.replace("-", "_"), type=kind)
+    train.add_argument("--preset", default="cpu-test", choices=PRESET_NAMES, metavar="PRESET",
+                       help="tiny-1m|3m|8m|28m|33m|cpu-test|collapse-cpu")  # fmt: skip
+    for name in ("max-steps", "batch-size", "gradient-accumulation", "block-size", "learning-rate", "warmup-steps",
+                 "eval-every", "checkpoint-every", "vocab-size", "seed", "threads", "dropout"):  # fmt: skip
+        field = name.replace("-", "_")
+        train.add_argument(f"--{name}", dest=field, type=from_field(TrainConfig, field))
     train.add_argument("--schedule", choices=["cosine", "constant"])
     train.add_argument("--tokenizer", type=Path, help="an existing tokenizer.json (default: train one)")
-    train.add_argument("--device", default="auto", help="auto|cpu|cuda")
+    train.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE", help="auto|cpu|cuda[:N]")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(func=cmd_train)
 
     sample = commands.add_parser("sample", help="sample stories from a trained model")
     sample.add_argument("--model", type=Path, required=True, help="a run folder made by train")
     sample.add_argument("--prompt", default="Once upon a time")
-    sample.add_argument("--count", type=int, default=3)
-    sample.add_argument("--max-tokens", type=int, default=200)
-    sample.add_argument("--temperature", type=float, default=0.8)
-    sample.add_argument("--top-k", type=int, default=40)
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--device", default="auto")
+    sample.add_argument("--count", type=Number(int, 1, 10_000), default=3)
+    sample.add_argument("--max-tokens", type=Number(int, 1, 100_000), default=200)
+    sample.add_argument("--temperature", type=Number(float, 0, 100), default=0.8, help="0: always the likeliest")
+    sample.add_argument("--top-k", type=Number(int, 0, 1_000_000), default=40, help="0: no top-k cut")
+    sample.add_argument("--seed", type=seed(), default=0)
+    sample.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE", help="auto|cpu|cuda[:N]")
     sample.set_defaults(func=cmd_sample)
 
     evaluate = commands.add_parser("eval", help="perplexity, completions, constraint following, optional grading")
     evaluate.add_argument("--model", type=Path, required=True)
     evaluate.add_argument("--text", type=Path, action="append", default=[], help="held-out stories (JSONL/dataset)")
     evaluate.add_argument("--beginnings", type=Path, help="JSONL with a 'prompt' field (default: shipped set)")
-    evaluate.add_argument("--samples", type=int, default=1, help="completions per beginning")
-    evaluate.add_argument("--max-tokens", type=int, default=150, help="tokens per completion")
+    evaluate.add_argument("--samples", type=Number(int, 1, 1000), default=1, help="completions per beginning")
+    evaluate.add_argument("--max-tokens", type=Number(int, 1, 100_000), default=150, help="tokens per completion")
     evaluate.add_argument("--grader-config", type=Path, help="a config whose [backend] grades the completions")
     evaluate.add_argument("--out", type=Path, help="results JSON (default: <model>/eval.json)")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE",
+                          help="auto|cpu|cuda[:N]")  # fmt: skip
     evaluate.set_defaults(func=cmd_eval)
 
     collapse = commands.add_parser("collapse", help="the model-collapse lab: train on model output, generation after "
                                    "generation, under several data regimes")  # fmt: skip
     collapse.add_argument("--real", type=Path, required=True, help="real human text (JSONL or dataset)")
     collapse.add_argument("--out", type=Path, required=True)
-    collapse.add_argument("--preset", default="cpu", help="cpu (under 30 min on 2 cores) | miniature (seconds)")
-    collapse.add_argument("--generations", type=int)
+    collapse.add_argument("--preset", default="cpu", choices=tuple(LAB_PRESETS),
+                          help="cpu (under 30 min on 2 cores) | miniature (seconds)")  # fmt: skip
+    collapse.add_argument("--generations", type=from_field(LabConfig, "generations"))
     collapse.add_argument("--regimes", help="comma-separated: replace, accumulate, mix:<real fraction>")
-    collapse.add_argument("--documents", type=int, help="real training documents (and samples per generation)")
-    collapse.add_argument("--steps", type=int, help="training steps per generation")
-    collapse.add_argument("--seed", type=int)
-    collapse.add_argument("--threads", type=int)
+    collapse.add_argument("--documents", type=from_field(LabConfig, "documents"),
+                          help="real training documents (and samples per generation)")  # fmt: skip
+    collapse.add_argument("--steps", type=from_field(LabConfig, "steps"), help="training steps per generation")
+    collapse.add_argument("--seed", type=from_field(LabConfig, "seed"))
+    collapse.add_argument("--threads", type=from_field(LabConfig, "threads"))
     collapse.set_defaults(func=cmd_collapse)
 
     review = commands.add_parser("review", help="the human review web app, and applying its decisions to the data")
@@ -422,15 +448,17 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--in", dest="input", type=Path, required=True, help="a dataset folder (usually curated)")
     review.add_argument("--db", type=Path, help="review database (default: <dataset>/review/review.sqlite)")
     review.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
-    review.add_argument("--port", type=int, default=8000)
+    review.add_argument("--port", type=Number(int, 1, 65535), default=8000)
     review.add_argument("--out", type=Path, help="apply: the reviewed dataset folder; export: the output path")
-    review.add_argument("--format", default="jsonl", help="export: jsonl | argilla")
-    review.add_argument("--on-conflict", default="reject", help="apply: reject | accept | latest")
+    review.add_argument("--format", default="jsonl", choices=("jsonl", "argilla"), help="export: jsonl | argilla")
+    review.add_argument("--on-conflict", default="reject", choices=("reject", "accept", "latest"),
+                        help="apply: reject | accept | latest")  # fmt: skip
     review.set_defaults(func=cmd_review)
 
     planner = commands.add_parser("plan", help="estimate tokens, time and cost of a run from a short calibration")
     _config_args(planner)
-    planner.add_argument("--calibrate", type=int, default=8, help="stories to generate for the calibration")
+    planner.add_argument("--calibrate", type=Number(int, 1, 100_000), default=8,
+                         help="stories to generate for the calibration")  # fmt: skip
     planner.add_argument("--prices", type=Path, help='TOML price table: [prices."MODEL"] input/output_per_million')
     planner.set_defaults(func=cmd_plan)
 
@@ -443,11 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
 
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
-    vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True)
+    vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True, parser_class=OneLineParser)
     show = vocab_commands.add_parser("show", help="counts per part of speech and sample words")
     show.add_argument("--vocab", type=Path, help="a word list (TSV/CSV/JSON/text); default: the shipped one")
-    show.add_argument("--samples", type=int, default=8)
-    show.add_argument("--seed", type=int, default=0)
+    show.add_argument("--samples", type=Number(int, 0, 10_000), default=8, help="sample words per part of speech")
+    show.add_argument("--seed", type=seed(), default=0)
     show.set_defaults(func=cmd_vocab_show)
     return parser
 

@@ -20,7 +20,7 @@ class Section(BaseModel):
 
 
 class RunConfig(Section):
-    n: int = Field(200, gt=0, description="stories to generate (prompts; each gets one kept completion)")
+    n: int = Field(200, gt=0, le=10**10, description="stories to generate (prompts; each gets one kept completion)")
     seed: int = Field(
         0, ge=0, description="the run's seed: prompt i's words, features and sampling seed derive from it"
     )
@@ -47,6 +47,8 @@ class GenerateConfig(Section):
     batch_size: int = Field(8, ge=1, le=4096)  # prompts per backend call (the unit of journaling)
     max_attempts: int = Field(2, ge=1, le=20)  # regenerate a story that misses a required word, up to this many
     min_words: int = Field(50, ge=0)  # ...or that is shorter than this many words
+    # A rerun sends the prompts that failed in earlier runs again (only those, with the same ids): --no-retry-failed
+    retry_failed: bool = True
     progress: bool = True
 
 

@@ -45,6 +45,26 @@ def test_ray_executor_matches_local_and_resumes(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "ray")
 
 
+def test_ray_retries_exactly_the_failed_prompts(tmp_path: Path) -> None:
+    down = tmp_path / "backend-down"
+    down.touch()
+    config = scripted_config(tmp_path, n=15, fail_seeds_mod=3, fail_while=str(down))
+    assert run_cli("generate", "--config", str(config), "--out", str(tmp_path / "ray")).returncode == 0
+    before = content(tmp_path / "ray")
+    failed = {r.id for r in Dataset.open(tmp_path / "ray").iter_records("failed")}
+    assert failed
+    down.unlink()
+    again = run_cli("generate", "--config", str(config), "--out", str(tmp_path / "ray"), "--executor", "ray",
+                    "--set", "execute.workers=2")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"retried: {len(failed)} prompts" in again.stdout and "(15 stories, 0 failed)" in again.stdout
+    after = content(tmp_path / "ray")
+    assert set(after) == set(before) | failed and {k: after[k] for k in before} == before
+    assert run_cli("generate", "--config", str(config), "--out", str(tmp_path / "local")).returncode == 0
+    local = content(tmp_path / "local")  # a run that never failed: its stories of those prompts are the same
+    assert {k: local[k] for k in failed} == {k: after[k] for k in failed}
+
+
 def test_coverage_sampler_with_ray_is_refused(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=4)
     result = run_cli("generate", "--config", str(config), "--executor", "ray", "--set",

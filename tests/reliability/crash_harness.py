@@ -1,6 +1,6 @@
 """The crash harness: run a command, SIGKILL it at random points (several times), rerun it to completion, and
-compare the result with an uninterrupted run. Used by tests/reliability/test_crash.py (a few seeds per stage) and
-benchmarks/crash_harness.py (20 seeds per stage).
+compare the result with an uninterrupted run (for generate also its retry of failed prompts). Used by
+tests/reliability/test_crash.py (a few seeds per stage) and benchmarks/crash_harness.py (20 seeds per stage).
 
 After every kill it checks what a reader would see: every Parquet shard on disk reads back whole (a write cut
 short never leaves a complete-looking file), and no shard is marked complete without its data.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,6 +83,31 @@ def generate_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[P
     def content(out: Path) -> Any:
         assert not list((out / "work").glob("*")), "journals left after a finished run"
         return dataset_content(out, ("data", "failed"))
+
+    return command, content, timed(command(work / "reference"))
+
+
+def retry_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[Path], Any], float]:
+    """The retry of failed prompts (generate's second pass): a first run while the backend fails a third of the
+    prompts, then the backend recovers and the same command is rerun; that rerun is what gets killed."""
+    down = work / "backend-down"
+    down.touch()
+    config = scripted_config(work, n=24, delay_s=0.1, fail_seeds_mod=2, fail_while=str(down))
+    first = work / "first"
+    assert run_cli("generate", "--config", str(config), "--out", str(first)).returncode == 0
+    assert Dataset.open(first).count("failed") > 0
+    down.unlink()
+
+    def command(out: Path) -> list[str]:
+        if not out.exists():
+            shutil.copytree(first, out)  # every seed retries the same first run
+        return ["generate", "--config", str(config), "--out", str(out)]
+
+    def content(out: Path) -> Any:
+        assert not list((out / "work").glob("*")), "journals left after a finished retry"
+        found = dataset_content(out, ("data", "failed"))
+        assert not found["failed"], "the recovered backend still left failed prompts"
+        return found
 
     return command, content, timed(command(work / "reference"))
 

@@ -94,9 +94,9 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         (["review", "apply", "--in", str(dataset)], "--out is required"),
         (["review", "apply", "--in", str(dataset), "--out", str(dataset)], "must differ from --in"),
         (["review", "apply", "--in", str(dataset), "--out", str(tmp_path / "o"), "--on-conflict", "coin"],
-         "--on-conflict: expected one of"),
+         "argument --on-conflict: invalid choice: 'coin'"),
         (["review", "export", "--in", str(dataset), "--out", str(tmp_path / "x"), "--format", "csv"],
-         "--format: expected one of jsonl, argilla"),
+         "argument --format: invalid choice: 'csv'"),
         (["review", "stats", "--in", str(make_dataset(tmp_path / "fresh"))], "no review database"),
     ]  # fmt: skip
     for args, message in cases:

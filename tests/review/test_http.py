@@ -123,7 +123,7 @@ def test_ten_concurrent_reviewers_lose_nothing(server) -> None:  # type: ignore[
             for round_ in range(3):
                 for index, item in enumerate(items):
                     body = ({"action": "reject", "reason": "incoherent"} if (index + int(name[1:]) + round_) % 3 == 0
-                            else {"action": "accept"})  # fmt: skip
+                            else {"action": "accept"}) | {"key": f"{name}-{round_}-{item}"}  # fmt: skip
                     response = client.post(f"/api/items/{item}/decisions", json=body)
                     assert response.status_code == 201, response.text
                     ids.append(response.json()["id"])

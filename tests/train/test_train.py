@@ -100,7 +100,8 @@ def test_sources_mix_by_weight() -> None:
 
 def test_bad_training_inputs(tmp_path: Path) -> None:
     result = run_cli("train", "--in", str(STORIES), "--out", str(tmp_path / "r"), "--preset", "huge")
-    assert result.returncode == 2 and "known presets" in result.stderr
+    assert result.returncode == 2 and "argument --preset: invalid choice: 'huge'" in result.stderr
+    assert not (tmp_path / "r").exists()
     result = run_cli("train", "--in", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "r"))
     assert result.returncode == 2 and "no such file" in result.stderr
     result = run_cli("train", "--in", f"{STORIES}:-1", "--out", str(tmp_path / "r"))

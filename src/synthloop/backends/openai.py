@@ -144,8 +144,6 @@ class OpenAIBackend(Backend):
             text = choice["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise RetryableError(f"malformed response body: {error!r}") from error
-        if not text.strip():  # an empty completion is a failure, never a story
-            return Completion.failed("empty completion", self.model_name, time.perf_counter() - started)
         usage = payload.get("usage") or {}
         return Completion(
             text=text,

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from synthloop.arguments import SEED_MAX
 from synthloop.errors import UserError
+from synthloop.train.config import MIN_VOCAB, preset_shape
 
 REGIME_NAMES = ("replace", "accumulate", "mix")
 
@@ -23,19 +25,25 @@ class LabConfig(BaseModel):
     out: Path
     generations: int = Field(6, ge=1, le=50)  # generation 0 plus this many - 1 retrained on model output
     regimes: list[str] = ["replace", "accumulate", "mix:0.1"]
-    documents: int = Field(2000, ge=10)  # real training documents; each generation samples as many
-    document_words: int = Field(90, ge=10)  # real stories are cut into documents of about this many words
+    documents: int = Field(2000, ge=10, le=10_000_000)  # real training documents; each generation samples as many
+    document_words: int = Field(90, ge=10, le=100_000)  # real stories are cut into documents of about this many words
     held_out_fraction: float = Field(0.1, gt=0, lt=0.5)  # of the real stories, kept aside for perplexity
     preset: str = "collapse-cpu"
-    vocab_size: int = Field(2048, ge=260)
-    steps: int = Field(250, ge=1)  # training steps per generation
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(2e-3, gt=0)
-    temperature: float = Field(1.0, gt=0)  # 1.0 with no top-k: plain ancestral sampling (Shumailov et al.)
-    top_k: int | None = Field(None, ge=1)
-    sample_tokens: int = Field(127, ge=8)
-    seed: int = 0
-    threads: int | None = Field(None, ge=1)
+    vocab_size: int = Field(2048, ge=MIN_VOCAB, le=65535)
+    steps: int = Field(250, ge=1, le=100_000_000)  # training steps per generation
+    batch_size: int = Field(32, ge=1, le=65_536)
+    learning_rate: float = Field(2e-3, gt=0, le=10)
+    temperature: float = Field(1.0, gt=0, le=100)  # 1.0 with no top-k: plain ancestral sampling (Shumailov et al.)
+    top_k: int | None = Field(None, ge=1, le=65535)
+    sample_tokens: int = Field(127, ge=8, le=65_536)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    threads: int | None = Field(None, ge=1, le=4096)
+
+    @field_validator("preset")
+    @classmethod
+    def known_preset(cls, preset: str) -> str:
+        preset_shape(preset)  # a training preset (synthloop/train/config.py)
+        return preset
 
     @field_validator("regimes")
     @classmethod

@@ -25,6 +25,7 @@ from synthloop.collapse.indicators import Reference, indicators
 from synthloop.errors import UserError
 from synthloop.records import stable_id
 from synthloop.store.atomic import atomic_write_text
+from synthloop.store.jsonl import read_jsonl
 from synthloop.store.texts import read_texts
 
 SAMPLE_PERPLEXITY_LIMIT = 1000  # samples scored under the generation-0 model (for the histograms)
@@ -51,7 +52,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for _, row in read_jsonl(path)]
 
 
 def sample_rows(texts: list[str], generation: int, regime: str) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ JSON-lines file (field `text`, `prompt` or `story`) or a plain text file with on
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from synthloop.curate.base import Filter, FilterOptions, Verdict
 from synthloop.curate.text import TextView, ngrams, normalize
 from synthloop.errors import UserError
 from synthloop.records import Record
+from synthloop.store.jsonl import read_jsonl, split_lines
 
 TEXT_FIELDS = ("text", "prompt", "story")
 
@@ -33,21 +33,18 @@ def read_eval_set(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise UserError(f"{path}: eval set not found")
     items = []
-    lines = path.read_text(encoding="utf-8", errors="strict").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if path.suffix == ".jsonl":
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+    if path.suffix == ".jsonl":
+        for number, row in read_jsonl(path):
             text = next((row[f] for f in TEXT_FIELDS if isinstance(row, dict) and isinstance(row.get(f), str)), None)
             if text is None:
                 raise UserError(f"{path}: line {number}: expected an object with a text, prompt or story field")
             items.append((str(row.get("id", number)), text))
-        else:
-            items.append((str(number), line))
+    else:
+        try:
+            text = path.read_text(encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as error:
+            raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from error
+        items = [(str(number), line) for number, line in enumerate(split_lines(text), start=1) if line.strip()]
     if not items:
         raise UserError(f"{path}: eval set is empty")
     return items

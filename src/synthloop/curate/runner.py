@@ -20,7 +20,7 @@ from synthloop.curate.stats import compute_stats
 from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
-from synthloop.records import Record, stable_id
+from synthloop.records import NULL_TEXT, Record, stable_id
 from synthloop.store.atomic import atomic_write_text
 from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
@@ -41,16 +41,20 @@ def input_vocabulary_path(source: Dataset) -> str | None:
     return str(path) if path else None
 
 
-def build_filters(cfg: Config, context: dict[str, Any]) -> list[Filter]:
+def filter_options(cfg: Config) -> list[tuple[type[Filter], Any]]:
+    """Each filter of curate.order with its validated options: what `synthloop run` checks before generating."""
     unknown_options = set(cfg.curate.filters) - set(cfg.curate.order)
     if unknown_options:
         raise UserError(f"curate.filters: options for {sorted(unknown_options)}, which are not in curate.order")
-    built = []
+    checked = []
     for name in cfg.curate.order:
         cls = plugins.lookup("filter", name)
-        options = validate_options(cls.Options, cfg.curate.filters.get(name, {}), f"curate.filters.{name}")
-        built.append(cls(options, context))
-    return built
+        checked.append((cls, validate_options(cls.Options, cfg.curate.filters.get(name, {}), f"curate.filters.{name}")))
+    return checked
+
+
+def build_filters(cfg: Config, context: dict[str, Any]) -> list[Filter]:
+    return [cls(options, context) for cls, options in filter_options(cfg)]
 
 
 def per_story_filters(cfg: Config, context: dict[str, Any], leave_out: tuple[str, ...] = ()) -> list[Filter]:
@@ -92,6 +96,8 @@ def input_shards(source: Dataset) -> Iterator[Shard]:
 def first_texts(source: Dataset, count: int) -> list[str]:
     texts = []
     for record in source.iter_records():
+        if NULL_TEXT in record.flags:
+            continue
         texts.append(record.text)
         if len(texts) >= count:
             break
@@ -142,6 +148,7 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
     source = Dataset.open(source_path)
     if not source.shard_paths("data"):
         raise UserError(f"{source_path}: dataset has no data shards to curate")
+    source.check_ids()  # a null id would fail only when the output is written: find it before creating any
     vocab_path = cfg.vocab.path or input_vocabulary_path(source)
     vocabulary = load_vocabulary(vocab_path)
     # "out": the curated folder (not created yet: filters that keep files there, like the judge's cache, open

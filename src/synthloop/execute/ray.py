@@ -37,12 +37,13 @@ class ShardActor:
 
 
 def shard_runner(root: str, make_step: Callable[[], Step], partition: Callable[[Record], str],
-                 parts: tuple[str, ...], flush_every: int) -> Callable[[Shard], None]:  # fmt: skip
+                 parts: tuple[str, ...], flush_every: int,
+                 redo: str | None = None) -> Callable[[Shard], None]:  # fmt: skip
     """Runs a shard exactly as the local executor does (journal, atomic parts, completion marker)."""
     dataset, step = Dataset.open(Path(root)), make_step()
 
     def run(shard: Shard) -> None:
-        run_shard(dataset, shard, step, partition, parts, flush_every, lambda records, resumed: None)
+        run_shard(dataset, shard, step, partition, parts, flush_every, lambda records, resumed: None, redo)
 
     return run
 
@@ -98,14 +99,19 @@ def run_shards_ray(
     workers: int,
     address: str | None = None,
     on_records: Callable[[list[Record], bool], None] = lambda records, resumed: None,
-) -> None:
-    """The local executor's contract (run_shards), with the shards spread over Ray actors."""
-    todo = []
+    redo: str | None = None,
+) -> list[int]:
+    """The local executor's contract (run_shards, or with `redo` run_shard's redo of finished shards, whose
+    inputs are then every record of the shard), with the shards spread over Ray actors. Returns the indexes of
+    the shards found finished (none with `redo`)."""
+    todo, finished = [], []
     for shard in shards:
-        if shard_done(dataset, shard):
+        if redo is None and shard_done(dataset, shard):
             on_records(read_parts(dataset, shard.index, parts), True)
+            finished.append(shard.index)
         else:
             todo.append(shard)
-    make = partial(shard_runner, str(dataset.root), make_step, partition, parts, flush_every)
+    make = partial(shard_runner, str(dataset.root), make_step, partition, parts, flush_every, redo)
     map_shards_ray(todo, make, workers, address,
                    lambda index: on_records(read_parts(dataset, index, parts), False))  # fmt: skip
+    return finished

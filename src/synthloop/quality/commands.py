@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from synthloop.arguments import Number, seed
 from synthloop.errors import UserError
 
 
@@ -54,14 +55,18 @@ def add_commands(commands: Any) -> None:
     )
     train.add_argument(
         "--corrupt",
-        type=int,
+        type=Number(int, -1, 10_000_000),
         default=-1,
         metavar="N",
         help="coherence negatives corrupted from the positives (default: as many as positives)",
     )
-    train.add_argument("--held-out", type=float, default=0.3, help="share of labelled stories kept for the card")
-    train.add_argument("--target-precision", type=float, default=0.9, help="the threshold reaches this precision")
-    train.add_argument("--seed", type=int, default=0, help="split and corruption seed")
+    train.add_argument(
+        "--held-out", type=Number(float, 0, 0.95), default=0.3, help="share of labelled stories kept for the card"
+    )
+    train.add_argument(
+        "--target-precision", type=Number(float, 0.01, 1), default=0.9, help="the threshold reaches this precision"
+    )
+    train.add_argument("--seed", type=seed(), default=0, help="split and corruption seed")
     train.add_argument("--out", type=Path, required=True, help="the new model folder")
     train.set_defaults(func=cmd_quality_train)
     score = sub.add_parser("score", help='score stories: one {"id", "score", "keep"} line per story')
@@ -96,12 +101,6 @@ def cmd_quality_train(args: argparse.Namespace) -> int:
 
     if not args.labels and not args.review:
         raise UserError("quality train: give labelled stories with --labels FILE.jsonl or --review DATASET")
-    if not 0 <= args.held_out < 1:
-        raise UserError(f"--held-out {args.held_out}: expected a share in [0, 1)")
-    if not 0 < args.target_precision <= 1:
-        raise UserError(f"--target-precision {args.target_precision}: expected a number in (0, 1]")
-    if args.corrupt < -1:
-        raise UserError(f"--corrupt {args.corrupt}: expected a count >= 0")
     check_output_folder(args.out)
     examples: list[Example] = []
     for path in args.labels:

@@ -17,6 +17,7 @@ from synthloop.metrics.compute import compute_metrics
 from synthloop.metrics.cost import cost_metrics
 from synthloop.metrics.parameters import parameter_coverage
 from synthloop.metrics.quality import quality_metrics
+from synthloop.records import NULL_TEXT
 from synthloop.report.card import render_card
 from synthloop.report.html import render
 from synthloop.store.atomic import atomic_write_text
@@ -69,10 +70,13 @@ def find_guard(dataset: Dataset) -> dict[str, Any] | None:
 
 def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0) -> ReportResult:
     dataset = Dataset.open(source)
-    kept = list(dataset.iter_records("data"))
+    stored = {part: list(dataset.iter_records(part)) for part in ("data", "excluded")}
+    # Records without text (a null in a foreign file) are failed records: left out of every metric, and counted.
+    without_text = {part: sum(NULL_TEXT in r.flags for r in records) for part, records in stored.items()}
+    kept = [r for r in stored["data"] if NULL_TEXT not in r.flags]
     if not kept:
-        raise UserError(f"{source}: no stories to report on (data/ is empty)")
-    excluded = list(dataset.iter_records("excluded"))
+        raise UserError(f"{source}: no stories to report on (data/ holds none with text)")
+    excluded = [r for r in stored["excluded"] if NULL_TEXT not in r.flags]
     every = kept + excluded
     stats_path = dataset.root / "stats.json"
     review = dataset.manifest.get("review") if dataset.manifest.get("kind") == "review" else None
@@ -93,6 +97,8 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     parameters = parameter_coverage(kept, recipe_parameters(generation))
     if parameters is not None:
         metrics["parameters"] = parameters
+    if any(without_text.values()):
+        metrics["left_out"] = {NULL_TEXT: without_text}
     if review is not None:
         metrics["review"] = review
     guard = find_guard(dataset)

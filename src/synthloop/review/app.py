@@ -3,25 +3,33 @@
 Pages: / (queues with counts and progress), /q/<queue> (the reviewer's next undecided item), /q/<queue>/<index>
 (an item), /stats (agreement and conflicts). JSON: /api/items/<id>, /api/items/<id>/decisions, /api/stats.
 Model output is untrusted: templates autoescape everything, and the Content-Security-Policy allows only this
-server's own script, so even a story that slipped past escaping could not run code. Needs the `review` extra.
+server's own script, so even a story that slipped past escaping could not run code. Requests are untrusted too:
+every body is bounded and fully checked (synthloop/review/validate.py) before anything is written, a mistake is a
+4xx with a one-line message, and a decision retried after a lost answer is stored once (its key). Needs the
+`review` extra.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from synthloop.errors import UserError
 from synthloop.records import Record
-from synthloop.review import auth
+from synthloop.review import auth, validate
 from synthloop.review.agreement import agreement
 from synthloop.review.items import highlight, load_items
-from synthloop.review.store import REASONS, ReviewStore, conflicts, default_db
-from synthloop.review.validate import InvalidInput, decision_input, parse_form
+from synthloop.review.store import REASONS, KeyReused, ReviewStore, conflicts, default_db
+from synthloop.review.validate import InvalidInput, decision_input, parse_form, parse_json_object
 from synthloop.store.dataset import Dataset
 
 QUEUES = {
@@ -41,10 +49,22 @@ SECURITY_HEADERS = {
 }
 
 
+async def read_body(request: Request) -> bytes:
+    """The request body, refused (TooLarge) as soon as it passes MAX_BODY bytes: never read whole first."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        validate.check_size(int(declared))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        validate.check_size(len(body))
+    return bytes(body)
+
+
 def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     dataset = Dataset.open(dataset_path)
+    records, items = load_items(dataset)  # a dataset that cannot be read fails here, before a database is made
     store = ReviewStore(db_path or default_db(dataset.root))
-    records, items = load_items(dataset)
     store.sync_items(items)
     templates = Environment(loader=PackageLoader("synthloop.review", "templates"), autoescape=True)
     static = importlib.resources.files("synthloop.review") / "static"
@@ -73,6 +93,15 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             return JSONResponse({"error": message}, status)
         return page("message.html", status, title=f"Error {status}", message=message)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_path(request: Request, problem: RequestValidationError) -> Response:
+        return error(request, 404, f"no page at {request.url.path[:80]!r} (an item position is a whole number)")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_route(request: Request, problem: StarletteHTTPException) -> Response:  # 404, 405 from routing
+        what = "no page at" if problem.status_code == 404 else f"{request.method[:10]} is not accepted at"
+        return error(request, problem.status_code, f"{what} {request.url.path[:80]!r}")
+
     def queue_state(queue: str, reviewer: str) -> dict[str, Any]:
         ids = store.queue_ids(queue, reviewer)
         mine, anyone = store.decided_by(reviewer), store.decided_by_anyone()
@@ -100,6 +129,11 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             "mine": [d for d in decisions if d.reviewer == reviewer],
         }
 
+    def decide(item_id: str, reviewer: str, submitted: Any) -> Any:
+        return store.decide_once(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
+                                 text=submitted.text, tags=submitted.tags, seen=submitted.seen,
+                                 key=submitted.key)  # fmt: skip
+
     @app.get("/login", response_class=HTMLResponse)
     def login_page() -> Response:
         return page("login.html")
@@ -107,9 +141,9 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     @app.post("/login")
     async def login(request: Request) -> Response:
         try:
-            token = parse_form(await request.body()).get("token", "").strip()
+            token = parse_form(await read_body(request), allowed=("token",)).get("token", "").strip()
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
+            return error(request, problem.status, str(problem))
         if store.reviewer_for(token) is None:
             return page("login.html", 401, message="unknown token")
         response = RedirectResponse("/", 303)
@@ -119,7 +153,10 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         reviewer, token, _ = who(request)
-        form = parse_form(await request.body())
+        try:
+            form = parse_form(await read_body(request), allowed=("csrf",))
+        except InvalidInput as problem:
+            return error(request, problem.status, str(problem))
         if reviewer is None or not auth.csrf_ok(token, form.get("csrf", "")):
             return error(request, 403, "logout needs a valid session and CSRF token")
         response = RedirectResponse("/login", 303)
@@ -168,25 +205,29 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         if reviewer is None:
             return unauthorized(request)
         try:
-            form = parse_form(await request.body())
+            form = parse_form(await read_body(request))
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
+            return error(request, problem.status, str(problem))
         if from_cookie and (
             not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(token, form.get("csrf", ""))
         ):
             return error(request, 403, "missing or wrong CSRF token (reload the page and try again)")
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
-        try:
-            submitted = decision_input(form)
+        try:  # every field, before anything is written
+            submitted = decision_input(form, extra_fields=validate.FORM_FIELDS)
+            queue = form.get("queue") or "random"
+            if queue not in QUEUES:
+                raise InvalidInput(f"field 'queue': expected one of {', '.join(QUEUES)}, got {queue[:40]!r}")
+            index = validate.whole_number(form.get("index") or "0", "index", validate.INDEX_MAX)
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
-        store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
-                     text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
-        queue = form.get("queue") if form.get("queue") in QUEUES else "random"
-        index = form.get("index", "0")
+            return error(request, problem.status, str(problem))
+        try:
+            decide(item_id, reviewer, submitted)
+        except KeyReused:
+            return error(request, 409, "field 'key': already used for a different decision")
         if queue == "mine" or submitted.action == "tag":  # stay on the item
-            return RedirectResponse(f"/q/{queue}/{int(index) if index.isdigit() else 0}", 303)
+            return RedirectResponse(f"/q/{queue}/{index}", 303)
         return RedirectResponse(f"/q/{queue}", 303)
 
     @app.get("/stats", response_class=HTMLResponse)
@@ -225,18 +266,14 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
         try:
-            body = await request.json()
-        except ValueError:
-            return error(request, 400, "request body: expected a JSON object")
-        if not isinstance(body, dict):
-            return error(request, 400, "request body: expected a JSON object")
-        try:
-            submitted = decision_input(body)
+            submitted = decision_input(parse_json_object(await read_body(request)))
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
-        decision = store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
-                                text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
-        return JSONResponse(decision.as_dict(), 201)
+            return error(request, problem.status, str(problem))
+        try:
+            decision, new = decide(item_id, reviewer, submitted)
+        except KeyReused:
+            return error(request, 409, "field 'key': already used for a different decision")
+        return JSONResponse(decision.as_dict(), 201 if new else 200)
 
     @app.get("/static/{name}")
     def static_file(name: str) -> Response:
@@ -248,8 +285,32 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     return app
 
 
-def serve(dataset_path: Path, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or a one-line UserError (unknown host, port taken or forbidden)."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, protocol)
+    except (OSError, OverflowError, UnicodeError) as error:
+        raise UserError(f"--host {host!r} --port {port}: cannot serve there ({error})") from error
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise UserError(f"--host {host!r} --port {port}: cannot serve there ({error.strerror})") from error
+    return sock
+
+
+def serve(dataset_path: Path, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None,
+          ready: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+    """Bind first, then open the dataset and its review database, then serve: a port that cannot be had, or a
+    dataset that cannot be read, is refused before anything is created."""
     import uvicorn
 
-    app = create_app(dataset_path, db_path)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    sock = listen(host, port)
+    try:
+        app = create_app(dataset_path, db_path)
+        ready()
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -62,6 +62,11 @@ def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None)
 
     if fmt not in FORMATS:
         raise UserError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = Path(out)
+    if fmt == "jsonl" and out.is_dir():
+        raise UserError(f"--out {out}: is a folder; name the .jsonl file to write")
+    if fmt == "argilla" and out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder (argilla writes a folder)")
     source, store = open_review(dataset_path, db_path)
     decisions = store.decisions()
     verdicts = latest_verdicts(decisions)
@@ -79,7 +84,6 @@ def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None)
                 row["verdicts"] = {name: d.action for name, d in sorted(verdicts.get(record.id, {}).items())}
             lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     body = "\n".join(lines) + ("\n" if lines else "")
-    out = Path(out)
     if fmt == "argilla":
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "settings.json", json.dumps(ARGILLA_SETTINGS, indent=2) + "\n")

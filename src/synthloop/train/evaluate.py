@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from synthloop.backends.base import Backend, Prompt
+from synthloop.store.jsonl import split_lines
 from synthloop.store.texts import read_texts
 from synthloop.train.sample import LoadedModel, generate
 from synthloop.vocab.inflection import missing_words
@@ -30,7 +31,7 @@ ASPECTS = ("grammar", "creativity", "consistency", "plot")
 
 def shipped_beginnings() -> list[str]:
     text = resources.files("synthloop.train").joinpath("data", "beginnings.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [line.strip() for line in split_lines(text) if line.strip()]
 
 
 def perplexity(loaded: LoadedModel, texts: list[str], max_tokens: int = 200_000) -> dict[str, float]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from synthloop.errors import UserError
 from synthloop.store.atomic import atomic_write_text
 
 END_OF_TEXT = "<|endoftext|>"
@@ -31,4 +32,8 @@ def save_tokenizer(tokenizer: Any, path: Path) -> None:
 def load_tokenizer(path: Path) -> Any:
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_file(str(path))
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises its own Exception subclass for any unreadable file
+        message = str(error).split("\n")[0][:200]
+        raise UserError(f"{path}: not a tokenizer.json ({message})") from error
