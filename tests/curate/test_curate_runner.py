@@ -89,5 +89,8 @@ def test_bad_curate_inputs(generated: Path, tmp_path: Path) -> None:
     done = tmp_path / "done"
     assert curate_cli(generated, done).returncode == 0
     before = snapshot(done)
-    one_line(curate_cli(generated, done, "--set", "curate.filters.form={min_words=5}"), "holds another run's data")
+    one_line(
+        curate_cli(generated, done, "--set", "curate.filters.form={min_words=5}"),
+        "holds another run's data (different curate.filters.form)",
+    )
     assert snapshot(done) == before

@@ -22,7 +22,8 @@ from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
 from synthloop.records import NULL_TEXT, Record, stable_id
 from synthloop.store.atomic import atomic_write_text
-from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
+from synthloop.store.claim import claim
+from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
 
 PARTS = ("data", "excluded")
@@ -36,9 +37,7 @@ class CurateResult:
 
 
 def input_vocabulary_path(source: Dataset) -> str | None:
-    config = source.manifest.get("config") or {}
-    path = (config.get("vocab") or {}).get("path")
-    return str(path) if path else None
+    return source.provenance.vocab_path
 
 
 def filter_options(cfg: Config) -> list[tuple[type[Filter], Any]]:
@@ -77,14 +76,11 @@ def open_output(out: Path, source: Dataset, settings: dict[str, Any]) -> Dataset
     if out.resolve() == source.root.resolve():
         raise UserError(f"--out {out}: must differ from --in (curation never overwrites its input)")
     fingerprint = stable_id(json.dumps(settings, sort_keys=True))
-    manifest = read_manifest(out) if out.exists() else None
-    if manifest is None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise UserError(f"{out}: exists and holds no synthloop manifest; choose another --out")
-        return Dataset.create(out, {"kind": "curate", "fingerprint": fingerprint, "settings": settings})
-    if manifest.get("kind") != "curate" or manifest.get("fingerprint") != fingerprint:
-        raise UserError(f"{out}: holds another run's data (different input or curate settings); choose a new --out")
-    return Dataset(out, manifest)
+    if claim(out, "curate", settings, MANIFEST_NAME, in_manifest=True):
+        manifest = read_manifest(out)
+        assert manifest is not None
+        return Dataset(out, manifest)
+    return Dataset.create(out, {"kind": "curate", "fingerprint": fingerprint, "settings": settings})
 
 
 def input_shards(source: Dataset) -> Iterator[Shard]:
@@ -158,7 +154,7 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
     filters = build_filters(cfg, context)
     settings = {
         "input": str(source.root.resolve()),
-        "input_fingerprint": source.manifest.get("fingerprint"),
+        "input_fingerprint": source.provenance.fingerprint,
         "input_shards": [p.name for p in source.shard_paths("data")],
         "curate": cfg.curate.model_dump(mode="json"),
         "vocabulary": vocabulary.digest(),

@@ -30,7 +30,8 @@ from synthloop.generate.progress import GenerationProgress
 from synthloop.generate.step import GenerateStep, prompt_of
 from synthloop.recipes.base import Recipe
 from synthloop.records import Record, stable_id
-from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
+from synthloop.store.claim import claim
+from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import Vocabulary, load_vocabulary
 from synthloop.vocab.sampler import CoverageSampler
 
@@ -114,21 +115,11 @@ def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabula
 
 def open_output(out: Path, settings: dict[str, Any]) -> Dataset:
     fingerprint = stable_id(json.dumps(settings, sort_keys=True))
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder")
-    manifest = read_manifest(out) if out.exists() else None
-    if manifest is None:
-        if out.exists() and any(out.iterdir()):
-            raise UserError(f"{out}: folder is not empty and holds no synthloop manifest; choose another --out")
-        return Dataset.create(out, {"kind": "generate", "fingerprint": fingerprint, "settings": settings})
-    if manifest.get("kind") != "generate" or manifest.get("fingerprint") != fingerprint:
-        before = manifest.get("settings", {})
-        changed = sorted(k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k)) or ["kind"]
-        raise UserError(
-            f"{out}: holds another run's data (different {', '.join(changed)}); "
-            "rerun with its original config to resume, or choose a new --out"
-        )
-    return Dataset(out, manifest)
+    if claim(out, "generate", settings, MANIFEST_NAME, in_manifest=True):
+        manifest = read_manifest(out)
+        assert manifest is not None
+        return Dataset(out, manifest)
+    return Dataset.create(out, {"kind": "generate", "fingerprint": fingerprint, "settings": settings})
 
 
 def prompt_shards(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from synthloop.backends.base import Backend, Completion, Prompt
 from synthloop.cost import CostMeter
@@ -46,6 +47,22 @@ NO_STORY = "no story in the completion: parsing left no text (the answer is in m
 # What finish() adds to a prompt Record's meta; prompt_of() takes it away again.
 GENERATED_META = ("kept_attempt", "error", "raw", "cut", "missing", "tokens_in_total", "tokens_out_total",
                   "latency_s_total")  # fmt: skip
+
+
+@dataclass
+class Spent:
+    """What one prompt's attempts cost together (a several-stories call's share of its tokens and time)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+
+    def add(self, tokens_in: int, tokens_out: int, seconds: float) -> None:
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.seconds += seconds
+        self.attempts += 1
 
 
 def usable(completion: Completion) -> Completion:
@@ -107,7 +124,7 @@ class GenerateStep:
 
     def generate_batch(self, prompts: list[Record]) -> list[Record]:
         best: dict[str, Record] = {}
-        spent = {r.id: [0, 0, 0.0, 0] for r in prompts}  # tokens in, tokens out, seconds, attempts: all attempts
+        spent = {r.id: Spent() for r in prompts}  # every attempt's, not only the kept one's
         pending = prompts
         for attempt in range(self.max_attempts):
             groups = self.group(pending)
@@ -128,11 +145,11 @@ class GenerateStep:
                 members = groups[call.id]
                 for share, prompt in enumerate(members):  # a call's tokens and time are shared by its stories
                     story = self.finish(prompt, completion, attempt, call.seed)
-                    totals = spent[prompt.id]
-                    totals[0] += split(answer.tokens_in, len(members), share)
-                    totals[1] += split(answer.tokens_out, len(members), share)
-                    totals[2] += answer.latency_s / len(members)
-                    totals[3] += 1
+                    spent[prompt.id].add(
+                        split(answer.tokens_in, len(members), share),
+                        split(answer.tokens_out, len(members), share),
+                        answer.latency_s / len(members),
+                    )
                     previous = best.get(prompt.id)
                     if previous is None or quality(story, self.min_words) > quality(previous, self.min_words):
                         best[prompt.id] = story
@@ -142,11 +159,13 @@ class GenerateStep:
             if not pending:
                 break
         for story in best.values():
-            tokens_in, tokens_out, seconds, attempts = spent[story.id]
-            story.attempts = int(attempts)
-            story.meta.update(tokens_in_total=tokens_in, tokens_out_total=tokens_out, latency_s_total=seconds)
+            total = spent[story.id]
+            story.attempts = total.attempts
+            story.meta.update(
+                tokens_in_total=total.tokens_in, tokens_out_total=total.tokens_out, latency_s_total=total.seconds
+            )
             if self.meter is not None:
-                story.meta["cost_usd"] = self.meter.cost(int(tokens_in), int(tokens_out))
+                story.meta["cost_usd"] = self.meter.cost(total.tokens_in, total.tokens_out)
         return [best[r.id] for r in prompts]
 
     def group(self, pending: list[Record]) -> dict[str, list[Record]]:

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthloop.errors import UserError
-from synthloop.records import SCHEMA, Record
+from synthloop.records import Record, to_table
 from synthloop.store.atomic import atomic_write_parquet, atomic_write_text
+from synthloop.store.manifest import Manifest
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "synthloop-dataset/1"
@@ -38,8 +39,9 @@ class Dataset:
         self.manifest = manifest
 
     @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
+    def provenance(self) -> Manifest:
+        """The manifest, typed, with the lineage of runs that made this dataset."""
+        return Manifest(self.manifest)
 
     def part_dir(self, part: str) -> Path:
         return self.root / part
@@ -69,7 +71,7 @@ class Dataset:
 
     def write_shard(self, index: int, records: list[Record], part: str = "data") -> Path:
         path = self.part_dir(part) / shard_name(index)
-        atomic_write_parquet(path, pa.Table.from_pylist([r.to_row() for r in records], schema=SCHEMA))
+        atomic_write_parquet(path, to_table(records))
         return path
 
     def iter_records(self, part: str = "data") -> Iterator[Record]:

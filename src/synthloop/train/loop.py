@@ -18,6 +18,7 @@ from typing import Any
 
 from synthloop.errors import UserError
 from synthloop.store.atomic import atomic_write, atomic_write_text, clean_temp_files
+from synthloop.store.claim import claim
 from synthloop.train.config import DEVICE_PATTERN, DEVICES, RunResult, TrainConfig, preset_shape
 
 
@@ -56,23 +57,7 @@ def folder_settings(cfg: TrainConfig) -> dict[str, Any]:
 
 def check_folder(cfg: TrainConfig) -> None:
     """Refuse (writing nothing) a run folder that holds another training run or something else."""
-    path = cfg.out / "config.json"
-    if cfg.out.exists() and not cfg.out.is_dir():
-        raise UserError(f"{cfg.out}: exists and is not a folder")
-    if path.exists():
-        try:
-            before = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            before = None
-        if not isinstance(before, dict):
-            raise UserError(f"{path}: not a readable training config; choose a new --out")
-        settings = folder_settings(cfg)
-        if before != settings:
-            changed = sorted(k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k))
-            raise UserError(f"{cfg.out}: holds a training run with other settings ({', '.join(changed)}); "
-                            "choose a new --out")  # fmt: skip
-    elif cfg.out.exists() and any(cfg.out.iterdir()):
-        raise UserError(f"{cfg.out}: folder is not empty and holds no synthloop training run")
+    claim(cfg.out, "training", folder_settings(cfg), "config.json")
 
 
 def model_shape(cfg: TrainConfig) -> dict[str, int]:
