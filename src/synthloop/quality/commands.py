@@ -7,6 +7,7 @@ outputs are written under a temporary name and renamed, so they exist complete o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -94,6 +95,16 @@ def check_output_folder(out: Path) -> None:
         raise UserError(f"--out {out}: already exists; choose a new folder (a model is never overwritten)")
 
 
+def described(path: Path) -> dict[str, str]:
+    """An input as the card records it: its name and, for a file, the SHA-256 of its bytes (no machine-local
+    paths, so a rebuilt card is the same on every machine)."""
+    path = Path(path)
+    entry = {"name": path.name}
+    if path.is_file():
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return entry
+
+
 def cmd_quality_train(args: argparse.Namespace) -> int:
     from synthloop.quality.corrupt import corrupt
     from synthloop.quality.labels import Example, read_corpus, read_labels, read_review
@@ -116,10 +127,10 @@ def cmd_quality_train(args: argparse.Namespace) -> int:
     ]
     options = TrainOptions(held_out=args.held_out, target_precision=args.target_precision, seed=args.seed)
     inputs = {
-        "labels": [str(p) for p in args.labels],
-        "review": [str(p) for p in args.review],
-        "positives": [str(p) for p in args.positives],
-        "negatives": [str(p) for p in args.negatives],
+        "labels": [described(p) for p in args.labels],
+        "review": [described(p) for p in args.review],
+        "positives": [described(p) for p in args.positives],
+        "negatives": [described(p) for p in args.negatives],
         "corrupted": len(corrupted),
     }
     model = fit(examples + positives + negatives + corrupted, options, {"inputs": inputs})

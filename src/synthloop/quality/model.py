@@ -24,6 +24,16 @@ FORMAT = "synthloop-quality-1"
 SHIPPED = "default"  # the packaged model: quality/data/default/
 
 
+def features_of(texts: list[str], use_embeddings: bool = True) -> tuple[np.ndarray, list[dict[int, float]]]:
+    """(dense features (N, F), hashed n-gram counts per text): what the model weighs."""
+    embedder = None
+    if use_embeddings:
+        from synthloop.embeddings.static import load_static
+
+        embedder = load_static()
+    return dense_matrix(texts, embedder), [hashed(t) for t in texts]
+
+
 @dataclass
 class QualityModel:
     mean: np.ndarray  # (F,) feature means of the training data
@@ -36,12 +46,7 @@ class QualityModel:
     use_embeddings: bool = True
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, float]]]:
-        embedder = None
-        if self.use_embeddings:
-            from synthloop.embeddings.static import load_static
-
-            embedder = load_static()
-        return dense_matrix(texts, embedder), [hashed(t) for t in texts]
+        return features_of(texts, self.use_embeddings)
 
     def logits(self, dense_rows: np.ndarray, sparse_rows: list[dict[int, float]]) -> np.ndarray:
         z = ((dense_rows - self.mean) / self.scale) @ self.dense_weights + self.bias
