@@ -6,6 +6,7 @@ recipe options are validated by the chosen plugin's own Options model when the r
 
 from __future__ import annotations
 
+import importlib.resources
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -124,6 +125,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     except tomllib.TOMLDecodeError:
         value = raw  # a bare string: --set run.out=data/x
     return path, value
+
+
+def shipped_config() -> Path:
+    """The main config as the package ships it: what a command uses when no --config is given."""
+    return Path(str(importlib.resources.files("synthloop") / "data" / "tinystories.toml"))
 
 
 def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:

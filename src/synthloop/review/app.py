@@ -5,8 +5,10 @@ Pages: / (queues with counts and progress), /q/<queue> (the reviewer's next unde
 Model output is untrusted: templates autoescape everything, and the Content-Security-Policy allows only this
 server's own script, so even a story that slipped past escaping could not run code. Requests are untrusted too:
 every body is bounded and fully checked (synthloop/review/validate.py) before anything is written, a mistake is a
-4xx with a one-line message, and a decision retried after a lost answer is stored once (its key). Needs the
-`review` extra.
+4xx with a one-line message, and a decision retried after a lost answer is stored once (its key). Who is asking
+is one FastAPI dependency (`session`, and `signed_in` for the routes that need a reviewer: a request without a
+known token gets the login page or a 401 from one place); every decision, form or JSON, is one `store.decide`.
+Needs the `review` extra.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from __future__ import annotations
 import importlib.resources
 import socket
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
@@ -28,8 +31,8 @@ from synthloop.records import Record
 from synthloop.review import auth, validate
 from synthloop.review.agreement import agreement
 from synthloop.review.items import highlight, load_items
-from synthloop.review.store import REASONS, KeyReused, ReviewStore, conflicts, default_db
-from synthloop.review.validate import InvalidInput, decision_input, parse_form, parse_json_object
+from synthloop.review.store import REASONS, Decided, KeyReused, ReviewStore, conflicts, default_db
+from synthloop.review.validate import DecisionInput, InvalidInput, decision_input, parse_form, parse_json_object
 from synthloop.store.dataset import Dataset
 
 QUEUES = {
@@ -47,6 +50,42 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who sent a request: the reviewer its token belongs to (None: no or unknown token), the token, and whether
+    it came in the session cookie (then a form post must also carry the CSRF token) or a Bearer header."""
+
+    reviewer: str | None
+    token: str
+    from_cookie: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    name: str
+    token: str
+    from_cookie: bool
+
+
+class NotSignedIn(Exception):
+    """Raised by the `signed_in` dependency; answered with the login page (HTML) or a 401 (the JSON API)."""
+
+
+def session(request: Request) -> Session:
+    token, from_cookie = auth.request_token(dict(request.headers), dict(request.cookies))
+    return Session(request.app.state.store.reviewer_for(token), token, from_cookie)
+
+
+def signed_in(current: Annotated[Session, Depends(session)]) -> Reviewer:
+    if current.reviewer is None:
+        raise NotSignedIn
+    return Reviewer(current.reviewer, current.token, current.from_cookie)
+
+
+AnySession = Annotated[Session, Depends(session)]
+SignedIn = Annotated[Reviewer, Depends(signed_in)]
 
 
 async def read_body(request: Request) -> bytes:
@@ -69,6 +108,7 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     templates = Environment(loader=PackageLoader("synthloop.review", "templates"), autoescape=True)
     static = importlib.resources.files("synthloop.review") / "static"
     app = FastAPI(title="synthloop review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store  # what the `session` dependency asks
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
@@ -79,10 +119,6 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(dataset=dataset.root.name, **values), status)
 
-    def who(request: Request) -> tuple[str | None, str, bool]:
-        token, from_cookie = auth.request_token(dict(request.headers), dict(request.cookies))
-        return store.reviewer_for(token), token, from_cookie
-
     def unauthorized(request: Request, message: str = "log in with your reviewer token") -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, 401, headers={"WWW-Authenticate": "Bearer"})
@@ -92,6 +128,10 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": message}, status)
         return page("message.html", status, title=f"Error {status}", message=message)
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, problem: NotSignedIn) -> Response:
+        return unauthorized(request)
 
     @app.exception_handler(RequestValidationError)
     async def bad_path(request: Request, problem: RequestValidationError) -> Response:
@@ -129,10 +169,12 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             "mine": [d for d in decisions if d.reviewer == reviewer],
         }
 
-    def decide(item_id: str, reviewer: str, submitted: Any) -> Any:
-        return store.decide_once(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
-                                 text=submitted.text, tags=submitted.tags, seen=submitted.seen,
-                                 key=submitted.key)  # fmt: skip
+    def decide(request: Request, item_id: str, me: Reviewer, submitted: DecisionInput) -> Response | Decided:
+        """The one way both the form and the JSON API store a decision: the store's Decided, or a 409."""
+        try:
+            return store.decide(item_id, me.name, **asdict(submitted))
+        except KeyReused:
+            return error(request, 409, "field 'key': already used for a different decision")
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page() -> Response:
@@ -151,65 +193,52 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         return response
 
     @app.post("/logout")
-    async def logout(request: Request) -> Response:
-        reviewer, token, _ = who(request)
+    async def logout(request: Request, current: AnySession) -> Response:
         try:
             form = parse_form(await read_body(request), allowed=("csrf",))
         except InvalidInput as problem:
             return error(request, problem.status, str(problem))
-        if reviewer is None or not auth.csrf_ok(token, form.get("csrf", "")):
+        if current.reviewer is None or not auth.csrf_ok(current.token, form.get("csrf", "")):
             return error(request, 403, "logout needs a valid session and CSRF token")
         response = RedirectResponse("/login", 303)
         response.delete_cookie(auth.COOKIE, path="/")
         return response
 
     @app.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> Response:
-        reviewer, token, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
-        states = [queue_state(q, reviewer) for q in QUEUES]
-        return page("index.html", reviewer=reviewer, queues=states, csrf=auth.csrf_token(token),
+    def index(me: SignedIn) -> Response:
+        states = [queue_state(q, me.name) for q in QUEUES]
+        return page("index.html", reviewer=me.name, queues=states, csrf=auth.csrf_token(me.token),
                     stats=agreement(store.decisions()))  # fmt: skip
 
     @app.get("/q/{queue}")
-    def next_in_queue(request: Request, queue: str) -> Response:
-        reviewer, _, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    def next_in_queue(request: Request, me: SignedIn, queue: str) -> Response:
         if queue not in QUEUES:
             return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
-        ids = store.queue_ids(queue, reviewer)
-        mine = store.decided_by(reviewer)
+        ids = store.queue_ids(queue, me.name)
+        mine = store.decided_by(me.name)
         index = 0 if queue == "mine" else next((i for i, item in enumerate(ids) if item not in mine), None)
         if index is None or not ids:
             return page("message.html", title=QUEUES[queue], message="Nothing left to review in this queue.")
         return RedirectResponse(f"/q/{queue}/{index}", 303)
 
     @app.get("/q/{queue}/{index}", response_class=HTMLResponse)
-    def item_page(request: Request, queue: str, index: int) -> Response:
-        reviewer, token, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    def item_page(request: Request, me: SignedIn, queue: str, index: int) -> Response:
         if queue not in QUEUES:
             return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
-        ids = store.queue_ids(queue, reviewer)
+        ids = store.queue_ids(queue, me.name)
         if not 0 <= index < len(ids):
             return error(request, 404, f"queue {queue!r} has {len(ids)} items; no item at position {index}")
-        view = item_view(records[ids[index]], reviewer, token)
-        return page("item.html", queue=queue_state(queue, reviewer), index=index, count=len(ids), **view)
+        view = item_view(records[ids[index]], me.name, me.token)
+        return page("item.html", queue=queue_state(queue, me.name), index=index, count=len(ids), **view)
 
     @app.post("/items/{item_id}/decisions")
-    async def decide_form(request: Request, item_id: str) -> Response:
-        reviewer, token, from_cookie = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    async def decide_form(request: Request, me: SignedIn, item_id: str) -> Response:
         try:
             form = parse_form(await read_body(request))
         except InvalidInput as problem:
             return error(request, problem.status, str(problem))
-        if from_cookie and (
-            not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(token, form.get("csrf", ""))
+        if me.from_cookie and (
+            not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(me.token, form.get("csrf", ""))
         ):
             return error(request, 403, "missing or wrong CSRF token (reload the page and try again)")
         if item_id not in records:
@@ -222,33 +251,25 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             index = validate.whole_number(form.get("index") or "0", "index", validate.INDEX_MAX)
         except InvalidInput as problem:
             return error(request, problem.status, str(problem))
-        try:
-            decide(item_id, reviewer, submitted)
-        except KeyReused:
-            return error(request, 409, "field 'key': already used for a different decision")
+        decided = decide(request, item_id, me, submitted)
+        if isinstance(decided, Response):
+            return decided
         if queue == "mine" or submitted.action == "tag":  # stay on the item
             return RedirectResponse(f"/q/{queue}/{index}", 303)
         return RedirectResponse(f"/q/{queue}", 303)
 
     @app.get("/stats", response_class=HTMLResponse)
-    def stats_page(request: Request) -> Response:
-        reviewer, _, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    def stats_page(me: SignedIn) -> Response:
         decisions = store.decisions()
-        return page("stats.html", reviewer=reviewer, stats=agreement(decisions), conflicts=conflicts(decisions))
+        return page("stats.html", reviewer=me.name, stats=agreement(decisions), conflicts=conflicts(decisions))
 
     @app.get("/api/stats")
-    def stats_json(request: Request) -> Response:
-        if who(request)[0] is None:
-            return unauthorized(request)
+    def stats_json(me: SignedIn) -> Response:
         decisions = store.decisions()
         return JSONResponse(agreement(decisions) | {"conflict_items": conflicts(decisions)})
 
     @app.get("/api/items/{item_id}")
-    def item_json(request: Request, item_id: str) -> Response:
-        if who(request)[0] is None:
-            return unauthorized(request)
+    def item_json(request: Request, me: SignedIn, item_id: str) -> Response:
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
         record = records[item_id]
@@ -257,11 +278,8 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
                              "decisions": [d.as_dict() for d in store.decisions(item_id)]})  # fmt: skip
 
     @app.post("/api/items/{item_id}/decisions")
-    async def decide_json(request: Request, item_id: str) -> Response:
-        reviewer, _, from_cookie = who(request)
-        if reviewer is None:
-            return unauthorized(request)
-        if from_cookie:
+    async def decide_json(request: Request, me: SignedIn, item_id: str) -> Response:
+        if me.from_cookie:
             return error(request, 403, "the JSON API needs the token in an Authorization: Bearer header")
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
@@ -269,11 +287,10 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             submitted = decision_input(parse_json_object(await read_body(request)))
         except InvalidInput as problem:
             return error(request, problem.status, str(problem))
-        try:
-            decision, new = decide(item_id, reviewer, submitted)
-        except KeyReused:
-            return error(request, 409, "field 'key': already used for a different decision")
-        return JSONResponse(decision.as_dict(), 201 if new else 200)
+        decided = decide(request, item_id, me, submitted)
+        if isinstance(decided, Response):
+            return decided
+        return JSONResponse(decided.decision.as_dict(), 201 if decided.new else 200)
 
     @app.get("/static/{name}")
     def static_file(name: str) -> Response:

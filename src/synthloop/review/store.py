@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from synthloop.errors import UserError
 
@@ -114,6 +114,11 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in Decision.__slots__}
+
+
+class Decided(NamedTuple):
+    decision: Decision
+    new: bool  # False: a retry of a decision already stored under the same key
 
 
 class ReviewStore:
@@ -243,26 +248,10 @@ class ReviewStore:
         tags: list[str] | None = None,
         seen: int | None = None,
         key: str | None = None,
-    ) -> Decision:
-        """Append one decision (validated by the caller) and its audit row, in one transaction."""
-        return self.decide_once(item_id, reviewer, action, reason=reason, note=note, text=text, tags=tags,
-                                seen=seen, key=key)[0]  # fmt: skip
-
-    def decide_once(
-        self,
-        item_id: str,
-        reviewer: str,
-        action: str,
-        *,
-        reason: str | None = None,
-        note: str | None = None,
-        text: str | None = None,
-        tags: list[str] | None = None,
-        seen: int | None = None,
-        key: str | None = None,
-    ) -> tuple[Decision, bool]:
-        """(the decision, True if it is new). The reviewer's decision with the same key, if there is one, comes back
-        instead of a new one; the same key with a different decision raises KeyReused."""
+    ) -> Decided:
+        """Append one decision (validated by the caller) and its audit row, in one transaction. The reviewer's
+        decision with the same key, if there is one, comes back instead (`new` False); the same key with a
+        different decision raises KeyReused. The one way a decision is stored: the form and the JSON API use it."""
         tags = list(tags or [])
         key = key or decision_key(item_id, action, reason, note, text, tags, seen)
         with self.connect(write=True) as conn:
@@ -274,7 +263,7 @@ class ReviewStore:
                 if (stored.item_id, stored.action, stored.reason, stored.note, stored.text, stored.tags,
                         stored.seen) != (item_id, action, reason, note, text, tags, seen):  # fmt: skip
                     raise KeyReused(key)
-                return stored, False
+                return Decided(stored, False)
             newest = conn.execute(
                 "SELECT MAX(id) AS id FROM decisions WHERE item_id = ? AND reviewer != ?", (item_id, reviewer)
             ).fetchone()["id"]
@@ -288,8 +277,8 @@ class ReviewStore:
             decision_id = int(cursor.lastrowid or 0)
             self.audit(conn, reviewer, f"decision.{action}", item_id, decision=decision_id, reason=reason,
                        concurrent=concurrent, edited_chars=len(text) if text is not None else None)  # fmt: skip
-        return Decision(decision_id, item_id, reviewer, action, reason, note, text, tags, seen, concurrent,
-                        created, key), True  # fmt: skip
+        return Decided(Decision(decision_id, item_id, reviewer, action, reason, note, text, tags, seen, concurrent,
+                                created, key), True)  # fmt: skip
 
     def decisions(self, item_id: str | None = None) -> list[Decision]:
         with self.connect() as conn:
