@@ -470,12 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--out", type=Path, default=Path("data"), help="the output folder to check (default: data)")
     doctor.set_defaults(func=cmd_doctor)
 
-    from synthloop.plugin_list import list_plugins
+    from synthloop.plugin_list import add_command as add_plugins_command
 
-    listing = commands.add_parser("plugins", help="list every backend, filter and recipe (--options: with options)")
-    listing.add_argument("--options", action="store_true", help="show each plugin's options")
-    listing.set_defaults(func=lambda args: list_plugins(args.options))
-
+    add_plugins_command(commands)  # synthloop plugins [--options]
     vocab = commands.add_parser("vocab", help="inspect a vocabulary")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True, parser_class=OneLineParser)
     show = vocab_commands.add_parser("show", help="counts per part of speech and sample words")

@@ -35,3 +35,10 @@ def plugin_lines(with_options: bool = False) -> list[str]:
 def list_plugins(with_options: bool = False) -> int:
     print("\n".join(plugin_lines(with_options)))
     return 0
+
+
+def add_command(commands: Any) -> None:
+    """Registers `synthloop plugins` on the CLI's subcommands."""
+    listing = commands.add_parser("plugins", help="list every backend, filter and recipe (--options: with options)")
+    listing.add_argument("--options", action="store_true", help="show each plugin's options")
+    listing.set_defaults(func=lambda args: list_plugins(args.options))
