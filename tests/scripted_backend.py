@@ -59,11 +59,10 @@ def story(seed: int, words: list[str]) -> str:
     )
 
 
-class ScriptedBackend(Backend):
+class ScriptedBackend(Backend[ScriptedOptions]):
     name = "scripted"
-    Options = ScriptedOptions
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: ScriptedOptions) -> None:
         super().__init__(options)
         self.asked: Counter[str] = Counter()  # replies key -> times asked
 
@@ -71,9 +70,8 @@ class ScriptedBackend(Backend):
     def model_name(self) -> str:
         return "scripted-1"
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
         opts = self.options
-        assert isinstance(opts, ScriptedOptions)
         if opts.delay_s:
             time.sleep(opts.delay_s)
         if opts.calls_file:
@@ -93,7 +91,7 @@ class ScriptedBackend(Backend):
                 out.append(Completion(opts.empty_text, "stop", 10, 0, 0.01, self.model_name))
                 continue
             if failing and prompt.seed % opts.fail_seeds_mod == 0:
-                out.append(Completion("", "error", 10, 0, 0.01, self.model_name, error="scripted failure"))
+                out.append(Completion.failed("scripted failure", self.model_name, 0.01))
                 continue
             if opts.reply is not None:
                 out.append(Completion(opts.reply, "stop", 50, len(opts.reply.split()), 0.01, self.model_name))
@@ -105,7 +103,6 @@ class ScriptedBackend(Backend):
 
     def scripted_reply(self, prompt: Prompt) -> str | None:
         opts = self.options
-        assert isinstance(opts, ScriptedOptions)
         text = prompt.messages[-1]["content"]
         for key, answers in opts.replies.items():
             if key in text:

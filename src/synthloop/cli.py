@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--out", type=Path, default=Path("data"), help="the output folder to check (default: data)")
     doctor.set_defaults(func=cmd_doctor)
 
+    from synthloop.plugin_list import add_command as add_plugins_command
+
+    add_plugins_command(commands)  # synthloop plugins [--options]
     data.add_vocab_commands(commands)
     return parser
 

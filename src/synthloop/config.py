@@ -63,10 +63,15 @@ DEFAULT_ORDER = ["constraints", "vocab", "form", "readability", "safety", "decon
 
 
 class CurateConfig(Section):
-    # Filters run in this order, then the dedup stages (exact, minhash, semantic) in theirs, on what passed.
-    order: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
-    batch_size: int = Field(256, ge=1, le=100_000)  # records per filter batch and per journal write
-    filters: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-filter options, e.g. filters.form
+    # Filters run in this order, then the dedup stages (exact, minhash, semantic) in theirs, on what passed; so a
+    # dedup stage listed before a filter is refused (curate/runner.py, check_order) rather than silently moved.
+    order: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ORDER), description="filters, then dedup stages, in the order they run"
+    )
+    batch_size: int = Field(256, ge=1, le=100_000, description="records per filter batch and per journal write")
+    filters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-filter options, e.g. filters.form (synthloop plugins --options)"
+    )
 
 
 class GuardConfig(Section):

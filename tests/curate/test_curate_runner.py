@@ -54,6 +54,7 @@ def test_curate_writes_kept_excluded_and_stats(generated: Path, tmp_path: Path) 
     ("args", "fragment"),
     [
         (["--set", "curate.order=['constraints', 'sparkle']"], "unknown filter 'sparkle'"),
+        (["--set", "curate.order=['exact', 'form']"], "dedup stage 'exact' comes before filter 'form'"),
         (["--set", "curate.filters.vocab={max_oov_rate=2}"], "curate.filters.vocab.max_oov_rate"),
         (["--set", "curate.filters.minhash={threshold=0}"], "curate.filters.minhash.threshold"),
         (["--set", "curate.filters.form={min_words=10}", "--set", "curate.order=['vocab']"], "not in curate.order"),

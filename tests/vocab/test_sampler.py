@@ -63,7 +63,7 @@ def test_earlier_kept_stories_count_as_coverage_not_as_survival(tmp_path: Path) 
     before = sampler.relative_rate("noun", "cat")
     for _ in range(30):
         sampler.count_kept({"noun": "cat", "verb": "run", "adjective": "big"})
-    assert sampler.relative_rate("noun", "cat") == before and sampler.uses["noun"]["cat"] == 30
+    assert sampler.relative_rate("noun", "cat") == before and sampler.kept["noun"]["cat"] == 30
     drawn = Counter(sampler.sample(random.Random(i))["noun"] for i in range(1000))
     assert drawn["cat"] < 0.7 * min(drawn[w] for w in ["ball", "dog", "tree", "cake", "boat"])
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView, ngrams, normalize
 from synthloop.errors import UserError
 from synthloop.records import Record
@@ -23,9 +22,11 @@ TEXT_FIELDS = ("text", "prompt", "story")
 
 
 class DecontaminateOptions(FilterOptions):
-    eval_set: Path | None = None  # None: the stage does nothing
-    ngram: int = Field(10, ge=3, le=50)
-    max_overlap: float = Field(0.5, gt=0, le=1)
+    eval_set: Path | None = Field(
+        None, description="evaluation items (JSONL) stories must not overlap; None: the stage is off"
+    )
+    ngram: int = Field(10, ge=3, le=50, description="words per n-gram compared with the evaluation set")
+    max_overlap: float = Field(0.5, gt=0, le=1, description="share of an item's n-grams found in a story that drops it")
 
 
 def read_eval_set(path: Path) -> list[tuple[str, str]]:
@@ -52,9 +53,8 @@ def read_eval_set(path: Path) -> list[tuple[str, str]]:
 
 class Decontaminate(Filter[DecontaminateOptions]):
     name = "decontam"
-    Options = DecontaminateOptions
 
-    def __init__(self, options: DecontaminateOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: DecontaminateOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         self.index: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self.items: list[tuple[str, int]] = []  # (id, number of distinct n-grams)

@@ -15,7 +15,7 @@ from typing import Any
 
 from synthloop import __version__, plugins
 from synthloop.config import Config, validate_options
-from synthloop.curate.base import Filter
+from synthloop.curate.base import Filter, FilterContext
 from synthloop.curate.stats import compute_stats
 from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
@@ -45,18 +45,28 @@ def filter_options(cfg: Config) -> list[tuple[type[Filter], Any]]:
     unknown_options = set(cfg.curate.filters) - set(cfg.curate.order)
     if unknown_options:
         raise UserError(f"curate.filters: options for {sorted(unknown_options)}, which are not in curate.order")
-    checked = []
+    checked: list[tuple[type[Filter], Any]] = []
     for name in cfg.curate.order:
         cls = plugins.lookup("filter", name)
         checked.append((cls, validate_options(cls.Options, cfg.curate.filters.get(name, {}), f"curate.filters.{name}")))
+    check_order([cls for cls, _ in checked])
     return checked
 
 
-def build_filters(cfg: Config, context: dict[str, Any]) -> list[Filter]:
+def check_order(stages: list[type[Filter]]) -> None:
+    """Dedup stages run after every filter (on what the filters kept), so curate.order must say so."""
+    dedup = next((cls for cls in stages if cls.stateful), None)
+    later = next((cls for cls in stages[stages.index(dedup) :] if not cls.stateful), None) if dedup else None
+    if dedup is not None and later is not None:
+        raise UserError(f"curate.order: dedup stage {dedup.name!r} comes before filter {later.name!r}, but dedup "
+                        "always runs after the filters; move it after them")  # fmt: skip
+
+
+def build_filters(cfg: Config, context: FilterContext) -> list[Filter]:
     return [cls(options, context) for cls, options in filter_options(cfg)]
 
 
-def per_story_filters(cfg: Config, context: dict[str, Any], leave_out: tuple[str, ...] = ()) -> list[Filter]:
+def per_story_filters(cfg: Config, context: FilterContext, leave_out: tuple[str, ...] = ()) -> list[Filter]:
     """The filters of curate.order that judge one story at a time (not the stateful dedup stages, which need the
     whole run), minus `leave_out`, with their configured options."""
     order = [n for n in cfg.curate.order if n not in leave_out and not plugins.lookup("filter", n).stateful]
@@ -68,7 +78,7 @@ def per_story_filters(cfg: Config, context: dict[str, Any], leave_out: tuple[str
 def per_story_step(cfg: Config, vocabulary: Any, sample_texts: list[str]) -> CurateStep:
     """What a story can be judged by on its own, before the run is complete (per-story filters, without
     decontamination): the coverage sampler's feedback and `synthloop plan` use it."""
-    context = {"vocabulary": vocabulary, "sample_texts": sample_texts}
+    context = FilterContext(vocabulary=vocabulary, sample_texts=sample_texts)
     return CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
 
 
@@ -108,8 +118,7 @@ def filter_runner(cfg: Config, source_root: str, out_root: str) -> Callable[[Sha
     """On a Ray actor: the per-story filters over one shard, verdicts kept in a prefiltered shard file."""
     source, out = Dataset.open(Path(source_root)), Dataset.open(Path(out_root))
     vocabulary = load_vocabulary(cfg.vocab.path or input_vocabulary_path(source))
-    context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
-    context["out"] = out.root
+    context = FilterContext(vocabulary, first_texts(source, 2000), source, out.root)
     step = CurateStep(per_story_filters(cfg, context), cfg.curate.batch_size)
 
     def run(shard: Shard) -> None:
@@ -149,8 +158,7 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
     vocabulary = load_vocabulary(vocab_path)
     # "out": the curated folder (not created yet: filters that keep files there, like the judge's cache, open
     # them on first use, after every setting has been validated).
-    context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
-    context["out"] = Path(out)
+    context = FilterContext(vocabulary, first_texts(source, 2000), source, Path(out))
     filters = build_filters(cfg, context)
     settings = {
         "input": str(source.root.resolve()),

@@ -33,27 +33,8 @@ from synthloop.records import Record, stable_id
 from synthloop.store.claim import claim
 from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import Vocabulary, load_vocabulary
-from synthloop.vocab.sampler import CoverageSampler
 
 PARTS = ("data", "failed")
-# Options that change speed or connections but not what is generated: excluded from the fingerprint.
-NON_CONTENT_OPTIONS = {
-    "n_threads",
-    "n_batch",
-    "concurrency",
-    "timeout_s",
-    "max_retries",
-    "backoff_s",
-    "max_retry_after_s",
-    "api_key_env",
-    "base_url",
-    "parallel",
-    "poll_s",
-    "max_poll_s",
-    "deadline_s",
-    "max_resubmits",
-    "completion_window",
-}
 
 
 @dataclass
@@ -98,12 +79,11 @@ def build_backend(cfg: Config) -> Backend:
 
 
 def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabulary: Vocabulary) -> dict[str, Any]:
-    options = backend.options.model_dump(mode="json")
     return {
         "recipe": cfg.recipe.name,
         "recipe_options": recipe.options.model_dump(mode="json"),
         "backend": cfg.backend.name,
-        "backend_options": {k: v for k, v in options.items() if k not in NON_CONTENT_OPTIONS},
+        "backend_options": backend.content_options(),
         "model": backend.model_name,
         "vocabulary": vocabulary.digest(),
         "seed": cfg.run.seed,
@@ -133,29 +113,12 @@ def prompt_shards(
         yield Shard(index, [recipe.render(i) for i in range(start, end)])
 
 
-def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, dataset: Dataset) -> Callable[[int], None]:
-    """Before shard k, tell the coverage sampler which words the stories of shard k-1 used and which stories survive
-    the curation filters (those that judge one story at a time: constraints, vocab, form, readability, safety;
-    dedup needs the whole run)."""
-    from synthloop.curate.runner import per_story_step
-    from synthloop.curate.step import KEPT
-
-    sampler = recipe.sampler  # type: ignore[attr-defined]
-    step = per_story_step(cfg, vocabulary, [])
-    start_from = recipe.options.coverage_from  # type: ignore[attr-defined]
-    words_required = "constraints" in cfg.curate.order  # otherwise leaving a word out costs a story nothing
+def shard_feedback(cfg: Config, recipe: Recipe, dataset: Dataset) -> Callable[[int], None]:
+    """Before shard k, the recipe is told the stories of shard k-1 as stored (an adaptive recipe learns from them)."""
 
     def before_shard(index: int) -> None:
-        if index == 0:
-            if start_from is not None:
-                for record in Dataset.open(start_from).iter_records():
-                    sampler.count_kept(record.words)
-            return
         path = dataset.part_dir("data") / shard_name(index - 1)
-        if path.exists():
-            for record in step.curate_batch(list(read_shard(path))):
-                missing = record.meta.get("missing", []) if words_required else []
-                sampler.observe(record.words, kept=record.meta.get("curation") == KEPT, missing=missing)
+        recipe.before_shard(index, list(read_shard(path)) if index and path.exists() else [], cfg)
 
     return before_shard
 
@@ -307,7 +270,7 @@ def run_with_ray(cfg: Config, shards: list[Shard], dataset: Dataset, count: Call
 def generate(cfg: Config) -> GenerateResult:
     vocabulary = load_vocabulary(cfg.vocab.path)
     recipe = build_recipe(cfg, vocabulary)
-    adaptive = isinstance(getattr(recipe, "sampler", None), CoverageSampler)
+    adaptive = recipe.learns_from_shards
     if adaptive and cfg.execute.executor == "ray":
         raise UserError("recipe.options.sampler = 'coverage' learns shard by shard; use execute.executor = 'local'")
     if cfg.cost.max_usd is not None and cfg.execute.executor == "ray":
@@ -318,9 +281,7 @@ def generate(cfg: Config) -> GenerateResult:
     meter = step.meter
     backend.check()
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
-    coverage_from = getattr(recipe.options, "coverage_from", None) if adaptive else None
-    if coverage_from is not None:
-        Dataset.open(coverage_from).check_ids()  # read when the first shard starts; checked before any output
+    recipe.check()  # before any output
     guard = None  # read (and checked) before the output folder is created
     if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
         print(f"guard: reference {cfg.guard.reference} not found; the collapse guard is off for this run")
@@ -340,7 +301,7 @@ def generate(cfg: Config) -> GenerateResult:
         if guard is not None:
             guard.observe(records)
 
-    feedback = coverage_feedback(cfg, recipe, vocabulary, dataset) if adaptive else None
+    feedback = shard_feedback(cfg, recipe, dataset) if adaptive else None
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
             if cfg.execute.executor == "ray":
