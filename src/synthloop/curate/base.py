@@ -65,6 +65,11 @@ class Filter(Plugin[OptionsT], ABC):
         super().__init__(options)
         self.context = context if isinstance(context, FilterContext) else FilterContext(**(context or {}))
 
+    def content_digest(self) -> str | None:
+        """A digest of what decides this filter's verdicts beyond its options (a rubric's text, a model's files),
+        or None: curation's fingerprint holds it, so a changed rubric or retrained model is not resumed into."""
+        return None
+
     @abstractmethod
     def filter(self, record: Record, view: TextView) -> Verdict:
         """True to keep; (False, reason) or (False, [reasons]) to drop."""

@@ -167,6 +167,9 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         "curate": cfg.curate.model_dump(mode="json"),
         "vocabulary": vocabulary.digest(),
     }
+    digests = {f.name: d for f in filters if (d := f.content_digest()) is not None}
+    if digests:  # the files behind a filter (a rubric, a model): another one is another curation
+        settings["filter_files"] = digests
     dataset = open_output(Path(out), source, settings)
     on_ray = cfg.execute.executor == "ray"  # filters in parallel on Ray, then dedup here, in order
     step = CurateStep([f for f in filters if f.stateful] if on_ray else filters, cfg.curate.batch_size)

@@ -9,6 +9,7 @@ folder, or one written by another version of this format, is never used half.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -44,6 +45,7 @@ class QualityModel:
     threshold: float  # keep when score >= threshold
     card: dict[str, Any] = field(default_factory=dict)
     use_embeddings: bool = True
+    digest: str = ""  # SHA-256 of the model's files as loaded ("" for one trained in this process)
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, float]]]:
         return features_of(texts, self.use_embeddings)
@@ -141,4 +143,5 @@ def load_model(folder: Path | str | None = None) -> QualityModel:
         float(threshold),
         card,
         bool(card.get("use_embeddings", True)),
+        hashlib.sha256(card_path.read_bytes() + arrays_path.read_bytes()).hexdigest(),
     )

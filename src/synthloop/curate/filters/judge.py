@@ -74,6 +74,9 @@ class Judge(Filter[JudgeOptions]):
         self.cache = JudgementCache(options.cache_path or (Path(out) / CACHE_FILE if out is not None else None))
         self.cache.check()
 
+    def content_digest(self) -> str | None:
+        return f"{self.model}:{self.rubric.digest}"
+
     def filter(self, record: Record, view: TextView) -> Verdict:
         return self.filter_batch([record], [view])[0]
 

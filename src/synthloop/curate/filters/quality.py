@@ -41,6 +41,9 @@ class QualityFilter(Filter[QualityOptions]):
         self.model = load_model(options.model)  # a missing or damaged model fails here, before any work
         self.threshold = self.model.threshold if options.threshold is None else options.threshold
 
+    def content_digest(self) -> str | None:
+        return self.model.digest
+
     def filter(self, record: Record, view: TextView) -> Verdict:
         return self.filter_batch([record], [view])[0]
 
