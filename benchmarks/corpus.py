@@ -35,6 +35,12 @@ def synthesize(count: int, seed: int = 0) -> list[Record]:
         else:
             text = ". ".join(rng.choice(sentences).strip() for _ in range(rng.randint(6, 14))) + "."
         words = [w for w in word_tokens(text) if len(w) > 3] or ["story"]
-        records.append(Record(id=stable_id("bench", seed, index), text=text, recipe="tinystories",
-                              words={"noun": rng.choice(words), "verb": rng.choice(words)}))  # fmt: skip
+        records.append(
+            Record(
+                id=stable_id("bench", seed, index),
+                text=text,
+                recipe="tinystories",
+                words={"noun": rng.choice(words), "verb": rng.choice(words)},
+            )
+        )
     return records

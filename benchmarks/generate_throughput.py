@@ -29,8 +29,12 @@ from synthloop.generate.runner import build_backend, build_recipe
 from synthloop.vocab import load_vocabulary
 from synthloop.vocab.inflection import missing_words
 
-VARIANT_KINDS = {"embedded": "synthloop embedded", "ct2": "ctranslate2 int8", "ct2one": "ctranslate2 int8, one decoder",
-                 "hf": "transformers fp32"}  # fmt: skip
+VARIANT_KINDS = {
+    "embedded": "synthloop embedded",
+    "ct2": "ctranslate2 int8",
+    "ct2one": "ctranslate2 int8, one decoder",
+    "hf": "transformers fp32",
+}
 
 
 def baseline(prompts: list[Prompt], options: EmbeddedOptions, model_path: Path) -> tuple[float, int, list[str]]:
@@ -42,9 +46,14 @@ def baseline(prompts: list[Prompt], options: EmbeddedOptions, model_path: Path) 
     started = time.perf_counter()
     for prompt in prompts:
         result = llm.create_chat_completion(
-            messages=prompt.messages, temperature=options.temperature, top_p=options.top_p, top_k=options.top_k,
-            repeat_penalty=options.repeat_penalty, max_tokens=options.max_tokens, seed=prompt.seed,
-        )  # fmt: skip
+            messages=prompt.messages,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            top_k=options.top_k,
+            repeat_penalty=options.repeat_penalty,
+            max_tokens=options.max_tokens,
+            seed=prompt.seed,
+        )
         texts.append(result["choices"][0]["message"]["content"] or "")
         tokens += result["usage"]["completion_tokens"]
     seconds = time.perf_counter() - started
@@ -120,17 +129,24 @@ def main() -> None:
         nonlocal base_rate
         base_rate = base_rate or tokens / seconds
         used = sum(not missing_words(t, r.words) for t, r in zip(texts, records, strict=True))
-        print(f"{name:<44} {len(texts) / seconds:>9.3f} {tokens / seconds:>8.1f} {tokens / seconds / base_rate:>5.2f}x "
-              f"{used:>5}/{len(texts):<5} {repetition(texts):>9.3f}", flush=True)  # fmt: skip
+        print(
+            f"{name:<44} {len(texts) / seconds:>9.3f} {tokens / seconds:>8.1f} {tokens / seconds / base_rate:>5.2f}x "
+            f"{used:>5}/{len(texts):<5} {repetition(texts):>9.3f}",
+            flush=True,
+        )
 
     show("baseline: llama-cpp-python single stream", *baseline(prompts, backend.options, backend.model_path()))
     for name in args.variants.split(","):
         if name == "embedded":
-            show(f"synthloop embedded (batch_size={cfg.generate.batch_size})",
-                 *batched(backend, prompts, cfg.generate.batch_size))  # fmt: skip
+            show(
+                f"synthloop embedded (batch_size={cfg.generate.batch_size})",
+                *batched(backend, prompts, cfg.generate.batch_size),
+            )
         elif name == "config":
-            show(f"the config's {cfg.backend.name} (batch_size={cfg.generate.batch_size})",
-                 *variant(name, sampling, prompts, cfg))  # fmt: skip
+            show(
+                f"the config's {cfg.backend.name} (batch_size={cfg.generate.batch_size})",
+                *variant(name, sampling, prompts, cfg),
+            )
         else:
             label = VARIANT_KINDS[name.split("-")[0]]
             show(f"{label} (batch {name.partition('-')[2] or 1})", *variant(name, sampling, prompts, cfg))

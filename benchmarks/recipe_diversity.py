@@ -77,8 +77,12 @@ def measure(name: str, texts: list[str], folder: Path, quality: bool, model: Pat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", type=Path, default=shipped_config(),
-                        help="the shared config (backend, sampling, attempts); default: the main config")  # fmt: skip
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=shipped_config(),
+        help="the shared config (backend, sampling, attempts); default: the main config",
+    )
     parser.add_argument("-n", type=int, default=200, help="stories per recipe (the shared budget)")
     parser.add_argument("--out", type=Path, required=True, help="work folder (one dataset per recipe)")
     parser.add_argument("--reference", type=Path, default=REFERENCE)

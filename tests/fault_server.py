@@ -20,8 +20,21 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("429_retry_after", "429", "500", "502", "503", "hang", "close_mid_body", "truncated_json",
-          "invalid_json", "empty_choices", "empty_content", "blank_content", "slow_drip")  # fmt: skip
+FAULTS = (
+    "429_retry_after",
+    "429",
+    "500",
+    "502",
+    "503",
+    "hang",
+    "close_mid_body",
+    "truncated_json",
+    "invalid_json",
+    "empty_choices",
+    "empty_content",
+    "blank_content",
+    "slow_drip",
+)
 EMPTY_CONTENT = {"empty_content": "", "blank_content": " \n\t "}  # faults the client sees as a good answer
 RETRY_AFTER_S = 0.3
 
@@ -156,5 +169,8 @@ def fault_server(
 
 
 def summary(log: FaultLog) -> dict[str, Any]:
-    return {"requests": sum(len(v) for v in log.requests.values()), "faults": log.counts(),
-            "max_in_flight": log.max_in_flight}  # fmt: skip
+    return {
+        "requests": sum(len(v) for v in log.requests.values()),
+        "faults": log.counts(),
+        "max_in_flight": log.max_in_flight,
+    }

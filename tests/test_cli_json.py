@@ -16,8 +16,16 @@ def test_generate_curate_and_plan_summaries_as_json(tmp_path: Path) -> None:
     assert summary["stories"] == 3 and summary["failed"] == 0 and summary["out"] == str(tmp_path / "out")
     assert 0 <= summary["all_words_rate"] <= 1 and "tokens_per_s" in summary
 
-    curated = run_cli("curate", "--in", str(tmp_path / "out"), "--out", str(tmp_path / "c"), "--json",
-                      "--set", "curate.order=['constraints', 'exact']")  # fmt: skip
+    curated = run_cli(
+        "curate",
+        "--in",
+        str(tmp_path / "out"),
+        "--out",
+        str(tmp_path / "c"),
+        "--json",
+        "--set",
+        "curate.order=['constraints', 'exact']",
+    )
     assert curated.returncode == 0, curated.stderr
     stats = json.loads(curated.stdout)["stats"]
     assert stats["total"] == 3 and stats["kept"] + stats["excluded"] == 3

@@ -53,8 +53,9 @@ def typed_options() -> list[tuple[tuple[str, ...], argparse.ArgumentParser, argp
     found = []
     for words, parser in commands(build_parser()):
         for action in parser._actions:
-            if action.option_strings and (isinstance(action.type, Number) or action.type in (int, float)
-                                          or action.choices is not None):  # fmt: skip
+            if action.option_strings and (
+                isinstance(action.type, Number) or action.type in (int, float) or action.choices is not None
+            ):
                 found.append((words, parser, action))
     return found
 
@@ -102,10 +103,16 @@ def outside(action: argparse.Action) -> st.SearchStrategy[str]:
     """Values the option must refuse."""
     if isinstance(action.type, Number):
         kind, low, high = action.type.kind, action.type.minimum, action.type.maximum
-        below = (st.integers(max_value=int(low) - 1) if kind is int else
-                 st.floats(max_value=low, exclude_max=True, allow_nan=False)).map(str)  # fmt: skip
-        above = (st.integers(min_value=int(high) + 1) if kind is int else
-                 st.floats(min_value=high, exclude_min=True, allow_nan=False)).map(str)  # fmt: skip
+        below = (
+            st.integers(max_value=int(low) - 1)
+            if kind is int
+            else st.floats(max_value=low, exclude_max=True, allow_nan=False)
+        ).map(str)
+        above = (
+            st.integers(min_value=int(high) + 1)
+            if kind is int
+            else st.floats(min_value=high, exclude_min=True, allow_nan=False)
+        ).map(str)
         odd = st.sampled_from(["nan", "inf", "-inf", "", "1e400", "one", "0x10", "²", "1_0x", " "])
         fractions = st.floats(min_value=low, max_value=high).filter(lambda v: v != int(v)).map(str)
         return st.one_of(below, above, odd, *([fractions] if kind is int and high - low >= 1 else []))
@@ -190,18 +197,21 @@ def test_every_command_with_missing_inputs_is_one_line_and_creates_nothing(tmp_p
 # The reported cases (item 11), each through the real CLI -------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [
-    ["vocab", "show", "--samples", "-1"],  # was a traceback
-    ["tokenizer", "--in", "x.jsonl", "--vocab-size", "0"],  # was exit 0 with a 257-token tokenizer
-    ["tokenizer", "--in", "x.jsonl", "--vocab-size", "259"],  # train refuses < 260: now both do
-    ["review", "--in", "ds", "--port", "99999"],  # was OverflowError after creating review.sqlite
-    ["sample", "--model", "m", "--temperature", "-1"],  # these four were exit 0, silently
-    ["sample", "--model", "m", "--max-tokens", "-5"],
-    ["sample", "--model", "m", "--count", "-1"],
-    ["sample", "--model", "m", "--top-k", "-3"],  # was RuntimeError
-    ["sample", "--model", "m", "--device", "tpu"],  # was RuntimeError
-    ["train", "--in", "x.jsonl", "--out", "run", "--preset", "cpu-tset"],  # wrote into --out first (item 12)
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["vocab", "show", "--samples", "-1"],  # was a traceback
+        ["tokenizer", "--in", "x.jsonl", "--vocab-size", "0"],  # was exit 0 with a 257-token tokenizer
+        ["tokenizer", "--in", "x.jsonl", "--vocab-size", "259"],  # train refuses < 260: now both do
+        ["review", "--in", "ds", "--port", "99999"],  # was OverflowError after creating review.sqlite
+        ["sample", "--model", "m", "--temperature", "-1"],  # these four were exit 0, silently
+        ["sample", "--model", "m", "--max-tokens", "-5"],
+        ["sample", "--model", "m", "--count", "-1"],
+        ["sample", "--model", "m", "--top-k", "-3"],  # was RuntimeError
+        ["sample", "--model", "m", "--device", "tpu"],  # was RuntimeError
+        ["train", "--in", "x.jsonl", "--out", "run", "--preset", "cpu-tset"],  # wrote into --out first (item 12)
+    ],
+)
 def test_reported_option_mistakes(tmp_path: Path, argv: list[str]) -> None:
     result = run_cli(*argv, cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
@@ -231,13 +241,19 @@ def test_train_mistakes_leave_out_untouched_and_the_corrected_command_runs(tmp_p
     out = tmp_path / "run"
     bad_source = tmp_path / "bad.jsonl"
     bad_source.write_text('{"text": "a story"}\n{"text": \n', encoding="utf-8")
-    for mistake in (["--preset", "cpu-tset"], ["--tokenizer", str(tmp_path / "none.json")], ["--device", "cuda:7"],
-                    ["--in", str(bad_source)], ["--seed", str(2**64)]):  # fmt: skip
+    for mistake in (
+        ["--preset", "cpu-tset"],
+        ["--tokenizer", str(tmp_path / "none.json")],
+        ["--device", "cuda:7"],
+        ["--in", str(bad_source)],
+        ["--seed", str(2**64)],
+    ):
         result = run_cli("train", "--in", str(STORIES), "--out", str(out), *TRAIN, *mistake)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, (mistake, result.stderr)
         assert not out.exists(), (mistake, list(out.iterdir()))
-    corrected = run_cli("train", "--in", str(STORIES), "--out", str(out), *TRAIN, "--preset", "cpu-test",
-                        "--vocab-size", "260")  # fmt: skip
+    corrected = run_cli(
+        "train", "--in", str(STORIES), "--out", str(out), *TRAIN, "--preset", "cpu-test", "--vocab-size", "260"
+    )
     assert corrected.returncode == 0, corrected.stderr
     tokenizer = run_cli("tokenizer", "--in", str(STORIES), "--vocab-size", "260", "--out", str(tmp_path / "t.json"))
     assert tokenizer.returncode == 0, tokenizer.stderr  # tokenizer and train accept the same smallest vocabulary

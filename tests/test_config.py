@@ -73,7 +73,10 @@ def test_commands_without_config_read_the_shipped_one() -> None:
     for command in ("run", "generate", "plan"):
         args: argparse.Namespace = build_parser().parse_args([command, "-n", "3"])
         assert load(args) == main.model_copy(update={"run": main.run.model_copy(update={"n": 3})}), command
-    other = load(build_parser().parse_args(["generate", "--set", "backend.name=embedded", "--set",
-                                            "backend.options.temperature=0.5"]))  # fmt: skip
+    other = load(
+        build_parser().parse_args(
+            ["generate", "--set", "backend.name=embedded", "--set", "backend.options.temperature=0.5"]
+        )
+    )
     assert other.backend.name == "embedded" and other.backend.options == {"temperature": 0.5}
     assert other.recipe == main.recipe

@@ -101,8 +101,9 @@ def install(folder: Path) -> dict[str, str]:
 
 
 def synthloop(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "synthloop.cli", *args], capture_output=True, text=True, env=env,
-                            timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "synthloop.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -129,11 +130,34 @@ def test_each_kind_of_plugin_runs_through_the_real_commands(tmp_path: Path) -> N
     assert len(texts(tmp_path / "out" / "failed")) == 3  # Completion.failed went where failures go
     # A speed-only option (non_content) resumes the same run; a content option is refused.
     synthloop(env, "generate", "--config", str(config), "--set", "backend.options.workers=4")
-    refused = subprocess.run([sys.executable, "-m", "synthloop.cli", "generate", "--config", str(config), "--set",
-                              "backend.options.greeting='Yo'"], capture_output=True, text=True, env=env)  # fmt: skip
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthloop.cli",
+            "generate",
+            "--config",
+            str(config),
+            "--set",
+            "backend.options.greeting='Yo'",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert refused.returncode == 2 and "backend_options" in refused.stderr
-    synthloop(env, "curate", "--in", str(tmp_path / "out"), "--out", str(tmp_path / "curated"), "--set",
-              "curate.order=['no-digits']", "--set", "curate.filters.no-digits={max_digits=1}")  # fmt: skip
+    synthloop(
+        env,
+        "curate",
+        "--in",
+        str(tmp_path / "out"),
+        "--out",
+        str(tmp_path / "curated"),
+        "--set",
+        "curate.order=['no-digits']",
+        "--set",
+        "curate.filters.no-digits={max_digits=1}",
+    )
     kept = texts(tmp_path / "curated" / "data")
     assert kept == [t for t in generated if "Poem 10 " not in t] and len(kept) == 8
     stats = json.loads((tmp_path / "curated" / "stats.json").read_text())

@@ -23,8 +23,11 @@ def defined_plugins(package: str, base: type) -> set[str]:
     found = set()
     for module_info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
         module = importlib.import_module(module_info.name)
-        found |= {c.name for c in vars(module).values() if isinstance(c, type) and issubclass(c, base)
-                  and c.__module__ == module.__name__ and "name" in vars(c)}  # fmt: skip
+        found |= {
+            c.name
+            for c in vars(module).values()
+            if isinstance(c, type) and issubclass(c, base) and c.__module__ == module.__name__ and "name" in vars(c)
+        }
     return found
 
 

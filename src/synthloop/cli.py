@@ -66,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         if error.errno not in STORAGE_ERRORS:
             raise
         where = f" {error.filename}" if error.filename else ""
-        print(f"synthloop: error: cannot write{where}: {error.strerror}; data written before is intact (every "
-              "file is written to a temporary name and renamed), so rerun the same command once this is fixed",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"synthloop: error: cannot write{where}: {error.strerror}; data written before is intact (every "
+            "file is written to a temporary name and renamed), so rerun the same command once this is fixed",
+            file=sys.stderr,
+        )
         return 3
 
 

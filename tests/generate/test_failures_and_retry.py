@@ -59,8 +59,10 @@ def test_the_rule_lives_in_the_step_for_any_backend() -> None:
         name, model_name, options = "blank", "blank-1", SamplingOptions()
 
         def generate(self, prompts: list[Prompt], options: object = None) -> list[Completion]:
-            return [Completion(None if i % 3 == 0 else " " * (i % 3), "stop", 5, 1, 0.0, "blank-1")  # type: ignore[arg-type]
-                    for i, _ in enumerate(prompts)]  # fmt: skip
+            return [
+                Completion(None if i % 3 == 0 else " " * (i % 3), "stop", 5, 1, 0.0, "blank-1")  # type: ignore[arg-type]
+                for i, _ in enumerate(prompts)
+            ]
 
     recipe = TinyStories(TinyStories.Options(), load_vocabulary(None), 0)
     stories = GenerateStep(recipe, Blank(), max_attempts=3).generate_batch([recipe.render(i) for i in range(4)])  # type: ignore[arg-type]

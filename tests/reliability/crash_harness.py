@@ -44,8 +44,12 @@ def crash_and_resume(command: list[str], out: Path, kill_times: list[float]) -> 
     then run it to completion. Returns how many kills landed while it was still running."""
     landed = 0
     for delay in kill_times:
-        process = subprocess.Popen([sys.executable, "-m", "synthloop.cli", *command], env=cli_env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "synthloop.cli", *command],
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         landed += process.poll() is None
         process.send_signal(signal.SIGKILL)
@@ -127,9 +131,26 @@ def curate_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[Pat
 
 def train_stage(work: Path, stories: Path) -> tuple[Callable[[Path], list[str]], Callable[[Path], Any], float]:
     def command(out: Path) -> list[str]:
-        return ["train", "--in", str(stories), "--out", str(out), "--preset", "cpu-test", "--max-steps", "60",
-                "--batch-size", "8", "--block-size", "64", "--eval-every", "20", "--checkpoint-every", "5",
-                "--no-progress"]  # fmt: skip
+        return [
+            "train",
+            "--in",
+            str(stories),
+            "--out",
+            str(out),
+            "--preset",
+            "cpu-test",
+            "--max-steps",
+            "60",
+            "--batch-size",
+            "8",
+            "--block-size",
+            "64",
+            "--eval-every",
+            "20",
+            "--checkpoint-every",
+            "5",
+            "--no-progress",
+        ]
 
     def content(out: Path) -> Any:
         return [(p["step"], p["loss"]) for p in json.loads((out / "curve.json").read_text())]

@@ -20,8 +20,10 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[object, 
     for name in ("generate", "retry", "curate", "train"):
         work = tmp_path_factory.mktemp(name)
         stage = {"generate": generate_stage, "retry": retry_stage, "curate": curate_stage}.get(name)
-        made[name] = ((stage(work) if stage else train_stage(work, SHARED / "corpora" / "tinystories_sample.jsonl")),
-                      work)  # fmt: skip
+        made[name] = (
+            (stage(work) if stage else train_stage(work, SHARED / "corpora" / "tinystories_sample.jsonl")),
+            work,
+        )
     return made
 
 

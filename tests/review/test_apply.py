@@ -93,12 +93,16 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         (["review", "frobnicate", "--in", str(dataset)], "argument ACTION: invalid choice: 'frobnicate'"),
         (["review", "apply", "--in", str(dataset)], "the following arguments are required: --out"),
         (["review", "apply", "--in", str(dataset), "--out", str(dataset)], "must differ from --in"),
-        (["review", "apply", "--in", str(dataset), "--out", str(tmp_path / "o"), "--on-conflict", "coin"],
-         "argument --on-conflict: invalid choice: 'coin'"),
-        (["review", "export", "--in", str(dataset), "--out", str(tmp_path / "x"), "--format", "csv"],
-         "argument --format: invalid choice: 'csv'"),
+        (
+            ["review", "apply", "--in", str(dataset), "--out", str(tmp_path / "o"), "--on-conflict", "coin"],
+            "argument --on-conflict: invalid choice: 'coin'",
+        ),
+        (
+            ["review", "export", "--in", str(dataset), "--out", str(tmp_path / "x"), "--format", "csv"],
+            "argument --format: invalid choice: 'csv'",
+        ),
         (["review", "stats", "--in", str(make_dataset(tmp_path / "fresh"))], "no review database"),
-    ]  # fmt: skip
+    ]
     for args, message in cases:
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stderr)

@@ -38,8 +38,10 @@ def app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
 def stored(db: Path) -> tuple[int, int, int]:
     conn = sqlite3.connect(db)
     try:
-        return tuple(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # type: ignore[return-value]
-                     for table in ("decisions", "audit", "reviewers"))  # fmt: skip
+        return tuple(
+            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # type: ignore[return-value]
+            for table in ("decisions", "audit", "reviewers")
+        )
     finally:
         conn.close()
 
@@ -65,10 +67,12 @@ def check(response, before: tuple[int, int, int], db: Path) -> None:  # type: ig
 
 def big_body(kind: str) -> bytes:
     """Bodies too large to show in a failure report, made when drawn."""
-    return {"deep list": lambda: b"[" * 100_000 + b"]" * 100_000,
-            "deep object": lambda: b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
-            "many fields": lambda: b"&".join([b"a=1"] * 200),
-            "huge": lambda: b"{" + b" " * (MAX_BODY + 1) + b"}"}[kind]()  # fmt: skip
+    return {
+        "deep list": lambda: b"[" * 100_000 + b"]" * 100_000,
+        "deep object": lambda: b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        "many fields": lambda: b"&".join([b"a=1"] * 200),
+        "huge": lambda: b"{" + b" " * (MAX_BODY + 1) + b"}",
+    }[kind]()
 
 
 def form_body(fields: dict[str, str]) -> bytes:
@@ -101,29 +105,45 @@ LEAVES = st.one_of(
     ),
     st.sampled_from([2_001, 20_001]).map(lambda n: "x" * n),
 )  # past the note and text limits
-JSON = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=10)  # fmt: skip
+JSON = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
 NAMES = st.sampled_from([*DECISION_FIELDS, *FORM_FIELDS, "notes", "Action", "token", ""]) | st.text(max_size=8)
 OBJECTS = st.dictionaries(NAMES, JSON, max_size=5) | st.fixed_dictionaries(
     {"action": st.sampled_from(["accept", "reject", "edit", "tag"])},
     optional={"seen": LEAVES, "note": LEAVES, "reason": LEAVES, "tags": JSON},
 )
-BODIES = st.one_of(OBJECTS.map(lambda v: json.dumps(v, allow_nan=True).encode()),
-                   JSON.map(lambda v: json.dumps(v, allow_nan=True).encode()), st.binary(max_size=60),
-                   st.sampled_from([b'{"action": "accept", "seen": 1e400}', b'{"action": "accept", "note": "\\ud800"}',
-                                    b"\xff\xfe", b'{"action": "accept", "seen": NaN}']),
-                   st.sampled_from(["deep list", "deep object", "huge"]).map(big_body))  # fmt: skip
+BODIES = st.one_of(
+    OBJECTS.map(lambda v: json.dumps(v, allow_nan=True).encode()),
+    JSON.map(lambda v: json.dumps(v, allow_nan=True).encode()),
+    st.binary(max_size=60),
+    st.sampled_from(
+        [
+            b'{"action": "accept", "seen": 1e400}',
+            b'{"action": "accept", "note": "\\ud800"}',
+            b"\xff\xfe",
+            b'{"action": "accept", "seen": NaN}',
+        ]
+    ),
+    st.sampled_from(["deep list", "deep object", "huge"]).map(big_body),
+)
 FORM_VALUES = st.one_of(st.text(max_size=20), LEAVES.map(str), st.sampled_from(["²", "%ff", "0", "-1", "10" * 12]))
 DECISION_FORMS = st.fixed_dictionaries(  # what the item page's forms send, each field possibly odd
     {"action": st.sampled_from(["accept", "reject", "edit", "tag"])},
     optional={name: FORM_VALUES for name in ("seen", "index", "queue", "reason", "note", "text", "tags", "key")},
 )
-FORMS = st.one_of(st.dictionaries(NAMES, FORM_VALUES, max_size=6).map(form_body), st.binary(max_size=60),
-                  DECISION_FORMS.map(form_body),
-                  st.sampled_from([b"action=%ff", b"note=%ed%a0%80&action=accept"]),
-                  st.sampled_from(["many fields", "huge"]).map(big_body))  # fmt: skip
-SEGMENTS = st.one_of(st.text(max_size=12), st.sampled_from(["item001", "random", "mine", "-1", "10" * 20, "..",
-                                                             "%00", "review.js", "0"]))  # fmt: skip
+FORMS = st.one_of(
+    st.dictionaries(NAMES, FORM_VALUES, max_size=6).map(form_body),
+    st.binary(max_size=60),
+    DECISION_FORMS.map(form_body),
+    st.sampled_from([b"action=%ff", b"note=%ed%a0%80&action=accept"]),
+    st.sampled_from(["many fields", "huge"]).map(big_body),
+)
+SEGMENTS = st.one_of(
+    st.text(max_size=12), st.sampled_from(["item001", "random", "mine", "-1", "10" * 20, "..", "%00", "review.js", "0"])
+)
 
 
 @HOSTILE
@@ -164,8 +184,13 @@ def test_login_and_logout(app, path: str, body: bytes, signed_in: bool) -> None:
 
 
 @HOSTILE
-@given(template=st.sampled_from(["/q/{}", "/q/{}/{}", "/q/random/{}", "/api/items/{}", "/static/{}", "/{}",
-                                 "/stats", "/api/stats", "/"]), first=SEGMENTS, second=SEGMENTS)  # fmt: skip
+@given(
+    template=st.sampled_from(
+        ["/q/{}", "/q/{}/{}", "/q/random/{}", "/api/items/{}", "/static/{}", "/{}", "/stats", "/api/stats", "/"]
+    ),
+    first=SEGMENTS,
+    second=SEGMENTS,
+)
 def test_every_page(app, template: str, first: str, second: str) -> None:  # type: ignore[no-untyped-def]
     client, token, db = app
     before = stored(db)
@@ -177,21 +202,27 @@ def test_every_page(app, template: str, first: str, second: str) -> None:  # typ
 def json_post(app, body: object, item: str = "item002"):  # type: ignore[no-untyped-def]
     client, token, _ = app
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(f"/api/items/{item}/decisions", content=data,
-                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+    return client.post(
+        f"/api/items/{item}/decisions",
+        content=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (b'{"action": "accept", "seen": 1e400}', "seen"),  # item 3: was OverflowError (float infinity)
-    ({"action": "accept", "seen": 10**20}, "seen"),  # ... too large for SQLite INTEGER
-    ({"action": "accept", "seen": str(10**20)}, "seen"),
-    ({"action": "accept", "seen": True}, "seen"),  # was taken as 1
-    ({"action": "accept", "seen": 1.5}, "seen"),  # was taken as 1
-    ({"action": "accept", "seen": -3}, "seen"),
-    ({"action": "accept", "note": "\ud800"}, "note"),  # item 4: was UnicodeEncodeError
-    ({"action": "tag", "tags": ["ok", "\udfff"]}, "tags"),
-    ({"action": "accept", "notes": "misspelt"}, "'notes'"),  # item 8: was dropped silently (201, note null)
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"action": "accept", "seen": 1e400}', "seen"),  # item 3: was OverflowError (float infinity)
+        ({"action": "accept", "seen": 10**20}, "seen"),  # ... too large for SQLite INTEGER
+        ({"action": "accept", "seen": str(10**20)}, "seen"),
+        ({"action": "accept", "seen": True}, "seen"),  # was taken as 1
+        ({"action": "accept", "seen": 1.5}, "seen"),  # was taken as 1
+        ({"action": "accept", "seen": -3}, "seen"),
+        ({"action": "accept", "note": "\ud800"}, "note"),  # item 4: was UnicodeEncodeError
+        ({"action": "tag", "tags": ["ok", "\udfff"]}, "tags"),
+        ({"action": "accept", "notes": "misspelt"}, "'notes'"),  # item 8: was dropped silently (201, note null)
+    ],
+)
 def test_the_reported_json_bodies_are_a_4xx_naming_the_field(app, body: object, field: str) -> None:  # type: ignore[no-untyped-def]
     before = stored(app[2])
     response = json_post(app, body)

@@ -69,13 +69,38 @@ def test_tokenizer_train_and_eval_read_the_export(exported: tuple[Path, Path], t
     _, out = exported
     tokenizer = run_cli("tokenizer", "--in", str(out), "--vocab-size", "300", "--out", str(tmp_path / "t.json"))
     assert tokenizer.returncode == 0 and "tokens, byte-level BPE" in tokenizer.stdout, tokenizer.stderr
-    train = run_cli("train", "--in", str(out), "--out", str(tmp_path / "run"), "--max-steps", "1", "--batch-size",
-                    "2", "--block-size", "16", "--eval-every", "1", "--vocab-size", "300", "--no-progress")  # fmt: skip
+    train = run_cli(
+        "train",
+        "--in",
+        str(out),
+        "--out",
+        str(tmp_path / "run"),
+        "--max-steps",
+        "1",
+        "--batch-size",
+        "2",
+        "--block-size",
+        "16",
+        "--eval-every",
+        "1",
+        "--vocab-size",
+        "300",
+        "--no-progress",
+    )
     assert train.returncode == 0, train.stderr
     beginnings = tmp_path / "beginnings.jsonl"
     beginnings.write_text(json.dumps({"prompt": "Once\u2028upon a time"}, ensure_ascii=False) + "\n", encoding="utf-8")
-    evaluated = run_cli("eval", "--model", str(tmp_path / "run"), "--text", str(out), "--max-tokens", "2",
-                        "--beginnings", str(beginnings))  # fmt: skip
+    evaluated = run_cli(
+        "eval",
+        "--model",
+        str(tmp_path / "run"),
+        "--text",
+        str(out),
+        "--max-tokens",
+        "2",
+        "--beginnings",
+        str(beginnings),
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     assert f"tokens)  {out}" in evaluated.stdout
 

@@ -11,8 +11,13 @@ GENERATED = {
     "cost": {"usd": 1.5},
     "counts": {"stories": 4, "failed": 1},
 }
-CURATED = {"kind": "curate", "settings": {"input": "/data/gen"}, "config": {"vocab": {"path": None}},
-           "source_manifest": GENERATED, "fingerprint": "abc"}  # fmt: skip
+CURATED = {
+    "kind": "curate",
+    "settings": {"input": "/data/gen"},
+    "config": {"vocab": {"path": None}},
+    "source_manifest": GENERATED,
+    "fingerprint": "abc",
+}
 REVIEWED = {"kind": "review", "source": "/data/cur", "source_manifest": CURATED, "review": {"applied": 3}}
 
 

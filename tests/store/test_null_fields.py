@@ -26,8 +26,15 @@ STORY = (
 def foreign_dataset(root: Path, text: object = None, id_: object = "ok") -> Path:
     """A dataset whose data shard was written by another tool: row 3's text and id are as given."""
     Dataset.create(root, {"kind": "curate"})
-    rows = [Record(id=f"r{i}", text=STORY + f" Story {i}.", words={"noun": "dog", "verb": "run", "adjective": "happy"},
-                   finish_reason="stop").to_row() for i in range(ROWS)]  # fmt: skip
+    rows = [
+        Record(
+            id=f"r{i}",
+            text=STORY + f" Story {i}.",
+            words={"noun": "dog", "verb": "run", "adjective": "happy"},
+            finish_reason="stop",
+        ).to_row()
+        for i in range(ROWS)
+    ]
     rows[3]["text"] = text
     if id_ != "ok":
         rows[3]["id"] = id_
@@ -89,10 +96,12 @@ def test_a_record_without_an_id_is_one_line_before_any_output(tmp_path: Path, id
     root = foreign_dataset(tmp_path / "ds", id_=id_)
     with pytest.raises(UserError, match=r"part-00000.parquet: row 3: id is"):
         list(Dataset.open(root).iter_records())
-    for argv in (["curate", "--in", str(root), "--out", str(tmp_path / "curated"), "--set", "curate.order=['form']"],
-                 ["report", "--in", str(root), "--out", str(tmp_path / "report")],
-                 ["tokenizer", "--in", str(root), "--out", str(tmp_path / "t.json")],
-                 ["train", "--in", str(root), "--out", str(tmp_path / "run")]):  # fmt: skip
+    for argv in (
+        ["curate", "--in", str(root), "--out", str(tmp_path / "curated"), "--set", "curate.order=['form']"],
+        ["report", "--in", str(root), "--out", str(tmp_path / "report")],
+        ["tokenizer", "--in", str(root), "--out", str(tmp_path / "t.json")],
+        ["train", "--in", str(root), "--out", str(tmp_path / "run")],
+    ):
         result = run_cli(*argv)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, (argv, result.stderr)
         assert "row 3: id is" in result.stderr

@@ -57,8 +57,13 @@ class OpenAIBatchBackend(OpenAIBackend):
     name = "openai-batch"
     Options = OpenAIBatchOptions
     options: OpenAIBatchOptions
-    non_content = OpenAIBackend.non_content | {"completion_window", "poll_s", "max_poll_s", "deadline_s",
-                                               "max_resubmits"}  # fmt: skip
+    non_content = OpenAIBackend.non_content | {
+        "completion_window",
+        "poll_s",
+        "max_poll_s",
+        "deadline_s",
+        "max_resubmits",
+    }
     uses_batch_api = True  # cost accounting applies the price table's batch discount
 
     def __init__(self, options: OpenAIBatchOptions) -> None:

@@ -77,20 +77,34 @@ class VLLMBackend(Backend[VLLMOptions]):
         llm = self._load()
         sampling = self.options.sampling()
         tokenizer = llm.get_tokenizer()
-        texts = [tokenizer.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True)
-                 for p in prompts]  # fmt: skip
-        params = [SamplingParams(temperature=sampling["temperature"], top_p=sampling["top_p"],
-                                 top_k=sampling["top_k"] or -1, repetition_penalty=sampling["repeat_penalty"],
-                                 max_tokens=sampling["max_tokens"], seed=p.seed) for p in prompts]  # fmt: skip
+        texts = [tokenizer.apply_chat_template(p.messages, tokenize=False, add_generation_prompt=True) for p in prompts]
+        params = [
+            SamplingParams(
+                temperature=sampling["temperature"],
+                top_p=sampling["top_p"],
+                top_k=sampling["top_k"] or -1,
+                repetition_penalty=sampling["repeat_penalty"],
+                max_tokens=sampling["max_tokens"],
+                seed=p.seed,
+            )
+            for p in prompts
+        ]
         started = time.perf_counter()
         outputs = llm.generate(texts, params, use_tqdm=False)
         share = (time.perf_counter() - started) / max(1, len(prompts))
         completions = []
         for output in outputs:
             best = output.outputs[0]
-            completions.append(Completion(best.text, "length" if best.finish_reason == "length" else "stop",
-                                          len(output.prompt_token_ids or []), len(best.token_ids), share,
-                                          self.model_name))  # fmt: skip
+            completions.append(
+                Completion(
+                    best.text,
+                    "length" if best.finish_reason == "length" else "stop",
+                    len(output.prompt_token_ids or []),
+                    len(best.token_ids),
+                    share,
+                    self.model_name,
+                )
+            )
         return completions
 
     def close(self) -> None:

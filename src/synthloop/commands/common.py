@@ -24,8 +24,9 @@ REFERENCE_HELP = "human stories to compare with (JSONL with 'text', or a dataset
 
 
 def config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML config file (default: the shipped main config, "
-                        "configs/tinystories.toml)")  # fmt: skip
+    parser.add_argument(
+        "--config", type=Path, help="TOML config file (default: the shipped main config, configs/tinystories.toml)"
+    )
     parser.add_argument("-n", type=from_field(RunConfig, "n"), help="number of stories (overrides run.n)")
     parser.add_argument("--out", type=Path, help="output dataset folder (overrides run.out)")
     parser.add_argument(
@@ -41,9 +42,13 @@ def config_args(parser: argparse.ArgumentParser) -> None:
 
 
 def retry_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--retry-failed", action=argparse.BooleanOptionalAction, default=None,
-                        help="send the prompts that failed in earlier runs again, keeping their ids (default: on; "
-                        "overrides generate.retry_failed)")  # fmt: skip
+    parser.add_argument(
+        "--retry-failed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send the prompts that failed in earlier runs again, keeping their ids (default: on; "
+        "overrides generate.retry_failed)",
+    )
 
 
 def cost_args(parser: argparse.ArgumentParser) -> None:
@@ -66,8 +71,7 @@ def reference_arg(parser: argparse.ArgumentParser, *old: str, append: bool = Fal
     default: Any = [] if append else None
     parser.add_argument("--reference", type=Path, action=action, default=default, help=help)
     for name in old:
-        parser.add_argument(name, dest="reference", type=Path, action=action, default=default,
-                            help=argparse.SUPPRESS)  # fmt: skip
+        parser.add_argument(name, dest="reference", type=Path, action=action, default=default, help=argparse.SUPPRESS)
 
 
 def load(args: argparse.Namespace) -> Config:

@@ -59,15 +59,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"report:  {reported.out / 'index.html'}  (metrics.json, dataset card README.md beside it)")
     if args.json:
         index = reported.out / "index.html"
-        print_json({"generate": as_dict(generated), "curate": curate_summary(curated, quality_judged),
-                    "report": {"out": reported.out, "index": index, "reference": reference}})  # fmt: skip
+        print_json(
+            {
+                "generate": as_dict(generated),
+                "curate": curate_summary(curated, quality_judged),
+                "report": {"out": reported.out, "index": index, "reference": reference},
+            }
+        )
     return 0
 
 
 def curate_summary(result: Any, quality_judged: Any) -> dict[str, Any]:
     judged = quality_judged(result.out)
-    return {"out": result.out, "stats": result.stats,
-            "quality_keep": None if judged is None else {"keep": judged[0], "scored": judged[1]}}  # fmt: skip
+    return {
+        "out": result.out,
+        "stats": result.stats,
+        "quality_keep": None if judged is None else {"keep": judged[0], "scored": judged[1]},
+    }
 
 
 def cmd_curate(args: argparse.Namespace) -> int:
@@ -111,9 +119,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         f"calibration: {c['stories']} stories in {c['seconds']:.1f} s, {c['tokens_per_s']:.1f} tok/s, "
         f"{c['attempts_per_story']:.2f} attempts/story, {c['kept_rate']:.0%} pass the per-story filters"
     )
-    print(f"estimate for {n:,} stories with {estimate['model']}: {estimate['tokens_in']:,} tokens in, "
-          f"{estimate['tokens_out']:,} out, {hours:,.1f} hours here ({hours / 24:,.1f} days), "
-          f"~{estimate['kept_stories']:,} kept")  # fmt: skip
+    print(
+        f"estimate for {n:,} stories with {estimate['model']}: {estimate['tokens_in']:,} tokens in, "
+        f"{estimate['tokens_out']:,} out, {hours:,.1f} hours here ({hours / 24:,.1f} days), "
+        f"~{estimate['kept_stories']:,} kept"
+    )
     if "generate_for_n_kept" in estimate:
         print(f"to keep {n:,} stories, generate about {estimate['generate_for_n_kept']:,}")
     if "cost_usd" in estimate:
@@ -136,8 +146,11 @@ def cmd_vocab_show(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: Any) -> None:
-    run = commands.add_parser("run", help="the main job: generate stories, curate them, and report on the result "
-                              "(<out>, <out>-curated, <out>-report)")  # fmt: skip
+    run = commands.add_parser(
+        "run",
+        help="the main job: generate stories, curate them, and report on the result "
+        "(<out>, <out>-curated, <out>-report)",
+    )
     config_args(run)
     cost_args(run)
     retry_arg(run)
@@ -154,10 +167,19 @@ def add_commands(commands: Any) -> None:
     curate = commands.add_parser("curate", help="verify, filter, dedup and decontaminate a dataset (resumable)")
     curate.add_argument("--in", dest="input", type=Path, required=True, help="a dataset folder made by generate")
     curate.add_argument("--out", type=Path, required=True, help="the curated dataset folder")
-    curate.add_argument("--config", type=Path, help="TOML config; its [curate] section is used (default: the "
-                        "built-in curation defaults)")  # fmt: skip
-    curate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config key, e.g. --set curate.filters.form={min_words=20}")  # fmt: skip
+    curate.add_argument(
+        "--config",
+        type=Path,
+        help="TOML config; its [curate] section is used (default: the built-in curation defaults)",
+    )
+    curate.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config key, e.g. --set curate.filters.form={min_words=20}",
+    )
     curate.add_argument("--executor", choices=["local", "ray"], help="ray: filters in parallel, then dedup here")
     json_arg(curate)
     curate.set_defaults(func=cmd_curate, n=None, no_progress=True, out_is_run_out=False, shipped_default=False)
@@ -171,8 +193,9 @@ def add_commands(commands: Any) -> None:
 
     planner = commands.add_parser("plan", help="estimate tokens, time and cost of a run from a short calibration")
     config_args(planner)
-    planner.add_argument("--calibrate", type=Number(int, 1, 100_000), default=8,
-                         help="stories to generate for the calibration")  # fmt: skip
+    planner.add_argument(
+        "--calibrate", type=Number(int, 1, 100_000), default=8, help="stories to generate for the calibration"
+    )
     planner.add_argument("--prices", type=Path, help='TOML price table: [prices."MODEL"] input/output_per_million')
     json_arg(planner)
     planner.set_defaults(func=cmd_plan)

@@ -97,16 +97,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from synthloop.store.texts import read_texts
 
         beginnings = read_texts(args.beginnings, field="prompt")
-    results = evaluate(load_model(args.model, args.device), args.reference, beginnings, args.samples,
-                       max_new_tokens=args.max_tokens, grader=grader)  # fmt: skip
+    results = evaluate(
+        load_model(args.model, args.device),
+        args.reference,
+        beginnings,
+        args.samples,
+        max_new_tokens=args.max_tokens,
+        grader=grader,
+    )
     atomic_write_text(out, json.dumps(results, indent=1) + "\n")
     for path, value in results["perplexity"].items():
         print(f"perplexity {value['perplexity']:9.2f}  ({value['tokens']} tokens)  {path}")
     print(f"constraint following (Words: ... Story:): {results['constraint_following']['all_words_rate']:.0%}")
     if "grades" in results:
         grades = results["grades"]
-        print("grades /10: " + ", ".join(f"{a} {grades[a]:.1f}" for a in ("grammar", "creativity", "consistency",
-                                                                            "plot")))  # fmt: skip
+        print(
+            "grades /10: " + ", ".join(f"{a} {grades[a]:.1f}" for a in ("grammar", "creativity", "consistency", "plot"))
+        )
     print(f"results: {out}")
     return 0
 
@@ -154,8 +161,9 @@ def add_commands(commands: Any) -> None:
 
     tokenizer = commands.add_parser("tokenizer", help="train a byte-level BPE tokenizer on a dataset's text")
     tokenizer.add_argument("--in", dest="input", action="append", required=True, help="dataset or JSONL[:weight]")
-    tokenizer.add_argument("--vocab-size", type=from_field(TrainConfig, "vocab_size"), default=4096,
-                           help="tokens, as train's --vocab-size")  # fmt: skip
+    tokenizer.add_argument(
+        "--vocab-size", type=from_field(TrainConfig, "vocab_size"), default=4096, help="tokens, as train's --vocab-size"
+    )
     tokenizer.add_argument("--out", type=Path, help="tokenizer.json path (default: beside the first --in)")
     tokenizer.add_argument("--seed", type=seed(), default=0, help="seed of the held-out split (left out of it)")
     tokenizer.set_defaults(func=cmd_tokenizer)
@@ -169,8 +177,13 @@ def add_commands(commands: Any) -> None:
         help="dataset folder or JSONL of stories, optionally :weight; repeat to mix sources",
     )
     train.add_argument("--out", type=Path, required=True, help="the run folder (model.pt, curves, checkpoints)")
-    train.add_argument("--preset", default="cpu-test", choices=PRESET_NAMES, metavar="PRESET",
-                       help="tiny-1m|3m|8m|28m|33m|cpu-test|collapse-cpu")  # fmt: skip
+    train.add_argument(
+        "--preset",
+        default="cpu-test",
+        choices=PRESET_NAMES,
+        metavar="PRESET",
+        help="tiny-1m|3m|8m|28m|33m|cpu-test|collapse-cpu",
+    )
     for name, help_text in TRAIN_FIELDS.items():
         field = name.replace("-", "_")
         train.add_argument(f"--{name}", dest=field, type=from_field(TrainConfig, field), help=help_text)
@@ -193,8 +206,12 @@ def add_commands(commands: Any) -> None:
 
     evaluate = commands.add_parser("eval", help="perplexity, completions, constraint following, optional grading")
     evaluate.add_argument("--model", type=Path, required=True, help="a run folder made by train")
-    reference_arg(evaluate, "--text", append=True,
-                  help="held-out human stories to measure perplexity on (JSONL or dataset; repeatable)")  # fmt: skip
+    reference_arg(
+        evaluate,
+        "--text",
+        append=True,
+        help="held-out human stories to measure perplexity on (JSONL or dataset; repeatable)",
+    )
     evaluate.add_argument("--beginnings", type=Path, help="JSONL with a 'prompt' field (default: shipped set)")
     evaluate.add_argument("--samples", type=Number(int, 1, 1000), default=1, help="completions per beginning")
     evaluate.add_argument("--max-tokens", type=Number(int, 1, 100_000), default=150, help="tokens per completion")
@@ -203,18 +220,31 @@ def add_commands(commands: Any) -> None:
     evaluate.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE", help=DEVICE_HELP)
     evaluate.set_defaults(func=cmd_eval)
 
-    collapse = commands.add_parser("collapse", help="the model-collapse lab: train on model output, generation after "
-                                   "generation, under several data regimes")  # fmt: skip
-    reference_arg(collapse, "--real", help="the human corpus the lab starts from and mixes back in (JSONL or "
-                  "dataset; required)")  # fmt: skip
+    collapse = commands.add_parser(
+        "collapse",
+        help="the model-collapse lab: train on model output, generation after generation, under several data regimes",
+    )
+    reference_arg(
+        collapse, "--real", help="the human corpus the lab starts from and mixes back in (JSONL or dataset; required)"
+    )
     collapse.add_argument("--out", type=Path, required=True, help="folder for the report, metrics.json and plots")
-    collapse.add_argument("--preset", default="cpu", choices=tuple(LAB_PRESETS),
-                          help="cpu (under 30 min on 2 cores) | miniature (seconds)")  # fmt: skip
-    collapse.add_argument("--generations", type=from_field(LabConfig, "generations"),
-                          help="generation 0 plus this many - 1 trained on model output")  # fmt: skip
+    collapse.add_argument(
+        "--preset",
+        default="cpu",
+        choices=tuple(LAB_PRESETS),
+        help="cpu (under 30 min on 2 cores) | miniature (seconds)",
+    )
+    collapse.add_argument(
+        "--generations",
+        type=from_field(LabConfig, "generations"),
+        help="generation 0 plus this many - 1 trained on model output",
+    )
     collapse.add_argument("--regimes", help="comma-separated: replace, accumulate, mix:<real fraction>")
-    collapse.add_argument("--documents", type=from_field(LabConfig, "documents"),
-                          help="real training documents (and samples per generation)")  # fmt: skip
+    collapse.add_argument(
+        "--documents",
+        type=from_field(LabConfig, "documents"),
+        help="real training documents (and samples per generation)",
+    )
     collapse.add_argument("--steps", type=from_field(LabConfig, "steps"), help="training steps per generation")
     collapse.add_argument("--seed", type=from_field(LabConfig, "seed"), help="seed of the lab (data and training)")
     collapse.add_argument("--threads", type=from_field(LabConfig, "threads"), help="CPU threads for torch")

@@ -26,8 +26,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def ready() -> None:  # the port is bound and the dataset loaded: only now is the URL worth printing
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"review: serving on {args.host}: reviewers' tokens travel unencrypted; put TLS in front")
-        print(f"review: http://{args.host}:{args.port}/  (Ctrl-C stops; decisions are saved as they are made)",
-              flush=True)  # fmt: skip
+        print(
+            f"review: http://{args.host}:{args.port}/  (Ctrl-C stops; decisions are saved as they are made)", flush=True
+        )
 
     serve(args.input, args.host, args.port, args.db, ready=ready)
     return 0
@@ -48,8 +49,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from synthloop.review.apply import apply_review
 
     stats = apply_review(args.input, args.out, args.db, args.on_conflict)
-    print(f"reviewed dataset: {args.out}  kept {stats['kept']}, excluded {stats['excluded']}; "
-          f"{json.dumps(stats['counts'])}")  # fmt: skip
+    print(
+        f"reviewed dataset: {args.out}  kept {stats['kept']}, excluded {stats['excluded']}; "
+        f"{json.dumps(stats['counts'])}"
+    )
     return 0
 
 
@@ -76,8 +79,9 @@ def dataset_args(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(commands: Any) -> None:
     review = commands.add_parser("review", help="the human review web app, and applying its decisions to the data")
-    actions = review.add_subparsers(dest="review_command", required=True, parser_class=type(review),
-                                    metavar="ACTION", help=" | ".join(ACTIONS))  # fmt: skip
+    actions = review.add_subparsers(
+        dest="review_command", required=True, parser_class=type(review), metavar="ACTION", help=" | ".join(ACTIONS)
+    )
 
     serve = actions.add_parser("serve", help="serve the review app (the default action)")
     dataset_args(serve)
@@ -93,15 +97,23 @@ def add_commands(commands: Any) -> None:
     apply = actions.add_parser("apply", help="write a reviewed dataset: decisions applied, rejects excluded")
     dataset_args(apply)
     apply.add_argument("--out", type=Path, required=True, help="the reviewed dataset folder")
-    apply.add_argument("--on-conflict", default="reject", choices=("reject", "accept", "latest"),
-                       help="reviewers disagree: reject the story, accept it, or take the latest verdict")  # fmt: skip
+    apply.add_argument(
+        "--on-conflict",
+        default="reject",
+        choices=("reject", "accept", "latest"),
+        help="reviewers disagree: reject the story, accept it, or take the latest verdict",
+    )
     apply.set_defaults(func=cmd_apply)
 
     export = actions.add_parser("export", help="export the stories with their decisions")
     dataset_args(export)
     export.add_argument("--out", type=Path, required=True, help="the output file")
-    export.add_argument("--format", default="jsonl", choices=("jsonl", "argilla"),
-                        help="jsonl: one story with its decisions per line; argilla: Argilla records")  # fmt: skip
+    export.add_argument(
+        "--format",
+        default="jsonl",
+        choices=("jsonl", "argilla"),
+        help="jsonl: one story with its decisions per line; argilla: Argilla records",
+    )
     export.set_defaults(func=cmd_export)
 
     stats = actions.add_parser("stats", help="agreement between reviewers, as JSON")

@@ -73,8 +73,9 @@ class Decontaminate(Filter[DecontaminateOptions]):
         for gram in set(ngrams(view.plain_words, options.ngram)):
             for item in self.index.get(gram, ()):
                 hits[item] += 1
-        best_item, best = max(((i, n / max(1, self.items[i][1])) for i, n in hits.items()), key=lambda x: x[1],
-                              default=(-1, 0.0))  # fmt: skip
+        best_item, best = max(
+            ((i, n / max(1, self.items[i][1])) for i, n in hits.items()), key=lambda x: x[1], default=(-1, 0.0)
+        )
         self.score(record, "overlap", best)
         if best >= options.max_overlap:
             record.meta["contaminated_by"] = self.items[best_item][0]

@@ -58,8 +58,10 @@ def check_order(stages: list[type[Filter]]) -> None:
     dedup = next((cls for cls in stages if cls.stateful), None)
     later = next((cls for cls in stages[stages.index(dedup) :] if not cls.stateful), None) if dedup else None
     if dedup is not None and later is not None:
-        raise UserError(f"curate.order: dedup stage {dedup.name!r} comes before filter {later.name!r}, but dedup "
-                        "always runs after the filters; move it after them")  # fmt: skip
+        raise UserError(
+            f"curate.order: dedup stage {dedup.name!r} comes before filter {later.name!r}, but dedup "
+            "always runs after the filters; move it after them"
+        )
 
 
 def build_filters(cfg: Config, context: FilterContext) -> list[Filter]:
@@ -71,8 +73,9 @@ def per_story_filters(cfg: Config, context: FilterContext, leave_out: tuple[str,
     whole run), minus `leave_out`, with their configured options."""
     order = [n for n in cfg.curate.order if n not in leave_out and not plugins.lookup("filter", n).stateful]
     options = {name: value for name, value in cfg.curate.filters.items() if name in order}
-    return build_filters(cfg.model_copy(update={"curate": cfg.curate.model_copy(
-        update={"order": order, "filters": options})}), context)  # fmt: skip
+    return build_filters(
+        cfg.model_copy(update={"curate": cfg.curate.model_copy(update={"order": order, "filters": options})}), context
+    )
 
 
 def per_story_step(cfg: Config, vocabulary: Any, sample_texts: list[str]) -> CurateStep:
@@ -140,8 +143,13 @@ def prefilter_with_ray(cfg: Config, source: Dataset, out: Dataset) -> list[Shard
     shards = list(input_shards(source))
     folder = out.part_dir(PREFILTER_PART)
     todo = [s for s in shards if not (folder / shard_name(s.index)).exists() and not marker_path(out, s.index).exists()]
-    map_shards_ray(todo, partial(filter_runner, cfg, str(source.root), str(out.root)), cfg.execute.workers,
-                   cfg.execute.address, on_done=lambda index: None)  # fmt: skip
+    map_shards_ray(
+        todo,
+        partial(filter_runner, cfg, str(source.root), str(out.root)),
+        cfg.execute.workers,
+        cfg.execute.address,
+        on_done=lambda index: None,
+    )
     prefiltered = []
     for shard in shards:
         path = folder / shard_name(shard.index)
@@ -180,8 +188,15 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
 
     shards: Iterable[Shard] = prefilter_with_ray(cfg, source, dataset) if on_ray else input_shards(source)
     try:
-        run_shards(dataset, shards, step, partition=kept_or_excluded, parts=PARTS, flush_every=cfg.curate.batch_size,
-                   on_records=on_records)  # fmt: skip
+        run_shards(
+            dataset,
+            shards,
+            step,
+            partition=kept_or_excluded,
+            parts=PARTS,
+            flush_every=cfg.curate.batch_size,
+            on_records=on_records,
+        )
     finally:
         step.close()
     if on_ray:
@@ -190,7 +205,11 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         shutil.rmtree(dataset.part_dir(PREFILTER_PART), ignore_errors=True)  # every shard is complete now
     stats = compute_stats(dataset, [f.name for f in filters])
     atomic_write_text(dataset.root / "stats.json", json.dumps(stats, indent=2, sort_keys=True) + "\n")
-    dataset.manifest.update(synthloop=__version__, counts={"kept": stats["kept"], "excluded": stats["excluded"]},
-                            source_manifest=source.manifest, config=cfg.model_dump(mode="json"))  # fmt: skip
+    dataset.manifest.update(
+        synthloop=__version__,
+        counts={"kept": stats["kept"], "excluded": stats["excluded"]},
+        source_manifest=source.manifest,
+        config=cfg.model_dump(mode="json"),
+    )
     dataset.save_manifest()
     return CurateResult(out=dataset.root, stats=stats)

@@ -207,8 +207,15 @@ class Tally:
                 result.tokens_generated += int(record.meta.get("tokens_out_total", record.tokens_out))
 
 
-def retry_failed(cfg: Config, dataset: Dataset, step: GenerateStep, finished: list[int], tally: Tally,
-                 observe: Callable[[list[Record]], None] | None, note: Callable[[str], None]) -> None:  # fmt: skip
+def retry_failed(
+    cfg: Config,
+    dataset: Dataset,
+    step: GenerateStep,
+    finished: list[int],
+    tally: Tally,
+    observe: Callable[[list[Record]], None] | None,
+    note: Callable[[str], None],
+) -> None:
     """The second pass: the failed prompts of the shards that were finished before this invocation, and nothing
     else (finished shards without failures are not touched)."""
     shards = list(redo_shards(dataset, finished))
@@ -257,14 +264,29 @@ def build_step(cfg: Config) -> GenerateStep:
     return make_step(cfg, build_recipe(cfg, load_vocabulary(cfg.vocab.path)), backend)
 
 
-def run_with_ray(cfg: Config, shards: list[Shard], dataset: Dataset, count: Callable[[list[Record], bool], None],
-                 redo: str | None = None) -> list[int]:  # fmt: skip
+def run_with_ray(
+    cfg: Config,
+    shards: list[Shard],
+    dataset: Dataset,
+    count: Callable[[list[Record], bool], None],
+    redo: str | None = None,
+) -> list[int]:
     from functools import partial
 
     from synthloop.execute.ray import run_shards_ray
 
-    return run_shards_ray(dataset, shards, partial(build_step, cfg), failed_or_data, PARTS, cfg.generate.batch_size,
-                          cfg.execute.workers, cfg.execute.address, on_records=count, redo=redo)  # fmt: skip
+    return run_shards_ray(
+        dataset,
+        shards,
+        partial(build_step, cfg),
+        failed_or_data,
+        PARTS,
+        cfg.generate.batch_size,
+        cfg.execute.workers,
+        cfg.execute.address,
+        on_records=count,
+        redo=redo,
+    )
 
 
 def generate(cfg: Config) -> GenerateResult:

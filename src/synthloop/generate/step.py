@@ -45,8 +45,16 @@ def split(total: int, parts: int, index: int) -> int:
 EMPTY_ANSWER = "empty completion: the backend answered with no text"
 NO_STORY = "no story in the completion: parsing left no text (the answer is in meta.raw)"
 # What finish() adds to a prompt Record's meta; prompt_of() takes it away again.
-GENERATED_META = ("kept_attempt", "error", "raw", "cut", "missing", "tokens_in_total", "tokens_out_total",
-                  "latency_s_total")  # fmt: skip
+GENERATED_META = (
+    "kept_attempt",
+    "error",
+    "raw",
+    "cut",
+    "missing",
+    "tokens_in_total",
+    "tokens_out_total",
+    "latency_s_total",
+)
 
 
 @dataclass
@@ -76,9 +84,17 @@ def prompt_of(record: Record) -> Record:
     """The prompt Record a generated (here: failed) Record was made from, to generate it again: same id, prompt,
     words, features, seed and recipe meta; nothing of the earlier attempts."""
     meta = {key: value for key, value in record.meta.items() if key not in GENERATED_META}
-    return Record(id=record.id, recipe=record.recipe, prompt=record.prompt, prompt_id=record.prompt_id,
-                  words=dict(record.words), features=list(record.features), seed=record.seed,
-                  parent_id=record.parent_id, meta=meta)  # fmt: skip
+    return Record(
+        id=record.id,
+        recipe=record.recipe,
+        prompt=record.prompt,
+        prompt_id=record.prompt_id,
+        words=dict(record.words),
+        features=list(record.features),
+        seed=record.seed,
+        parent_id=record.parent_id,
+        meta=meta,
+    )
 
 
 def quality(record: Record, min_words: int) -> tuple[int, int, int, int]:

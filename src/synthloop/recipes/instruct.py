@@ -55,9 +55,10 @@ def instruct_text(record: Record) -> str:
 
 class InstructOptions(TinyStoriesOptions):
     template: str = Field(
-        TEMPLATE, description="placeholders {noun} {verb} {adjective} {features} {sentence}; the default asks for a "
-        "summary line too, which parse() splits off"
-    )  # fmt: skip
+        TEMPLATE,
+        description="placeholders {noun} {verb} {adjective} {features} {sentence}; the default asks for a "
+        "summary line too, which parse() splits off",
+    )
 
     def model_post_init(self, context: object) -> None:
         super().model_post_init(context)

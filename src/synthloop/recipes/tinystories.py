@@ -86,8 +86,11 @@ class TinyStories(Recipe[TinyStoriesOptionsT]):
     def __init__(self, options: TinyStoriesOptionsT, vocabulary: Vocabulary, seed: int) -> None:
         super().__init__(options, vocabulary, seed)
         opts = self.options
-        self.sampler = CoverageSampler(vocabulary, opts.coverage_strength) if opts.sampler == "coverage" else (
-            UniformSampler(vocabulary))  # fmt: skip
+        self.sampler = (
+            CoverageSampler(vocabulary, opts.coverage_strength)
+            if opts.sampler == "coverage"
+            else (UniformSampler(vocabulary))
+        )
         self._judge: Any = None  # the per-story curation step the coverage sampler learns from
 
     @property

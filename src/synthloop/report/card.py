@@ -65,8 +65,10 @@ def render_card(manifest: Manifest, metrics: dict[str, Any]) -> str:
     ]
     if "prompt_words" in coverage:
         words = coverage["prompt_words"]
-        lines.append(f"| prompt words with >= 1 / >= 3 stories, Gini | {_fmt(words['share_asked_1'])} / "
-                     f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |")  # fmt: skip
+        lines.append(
+            f"| prompt words with >= 1 / >= 3 stories, Gini | {_fmt(words['share_asked_1'])} / "
+            f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |"
+        )
     if "cost" in metrics:
         spent = metrics["cost"]
         lines.append(

@@ -55,8 +55,12 @@ def find_guard(dataset: Dataset) -> dict[str, Any] | None:
     for folder in folders:
         guard = read_guard(folder)
         if guard is not None:
-            return {"summary": guard["summary"], "checks": len(guard["checks"]), "config": guard["config"],
-                    "from": str(folder)}  # fmt: skip
+            return {
+                "summary": guard["summary"],
+                "checks": len(guard["checks"]),
+                "config": guard["config"],
+                "from": str(folder),
+            }
     return None
 
 
@@ -76,8 +80,9 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
         stats_path = Path(str(dataset.provenance.source or "")) / "stats.json"
     curation = json.loads(stats_path.read_text()) if stats_path.is_file() else None
     reference_texts = read_texts(reference) if reference else None
-    metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
-                              str(reference) if reference else None, seed)  # fmt: skip
+    metrics = compute_metrics(
+        kept, every, vocabulary_for(dataset), curation, reference_texts, str(reference) if reference else None, seed
+    )
     metrics["source"] = str(dataset.root)
     quality = quality_metrics(kept, excluded)
     if quality is not None:

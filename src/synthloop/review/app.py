@@ -147,8 +147,14 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         mine, anyone = store.decided_by(reviewer), store.decided_by_anyone()
         done = sum(i in mine for i in ids)
         progress = round(100 * done / len(ids)) if ids else 100
-        return {"name": queue, "title": QUEUES[queue], "total": len(ids), "mine": done,
-                "anyone": sum(i in anyone for i in ids), "progress": progress}  # fmt: skip
+        return {
+            "name": queue,
+            "title": QUEUES[queue],
+            "total": len(ids),
+            "mine": done,
+            "anyone": sum(i in anyone for i in ids),
+            "progress": progress,
+        }
 
     def item_view(record: Record, reviewer: str, token: str) -> dict[str, Any]:
         decisions = store.decisions(record.id)
@@ -207,8 +213,13 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     @app.get("/", response_class=HTMLResponse)
     def index(me: SignedIn) -> Response:
         states = [queue_state(q, me.name) for q in QUEUES]
-        return page("index.html", reviewer=me.name, queues=states, csrf=auth.csrf_token(me.token),
-                    stats=agreement(store.decisions()))  # fmt: skip
+        return page(
+            "index.html",
+            reviewer=me.name,
+            queues=states,
+            csrf=auth.csrf_token(me.token),
+            stats=agreement(store.decisions()),
+        )
 
     @app.get("/q/{queue}")
     def next_in_queue(request: Request, me: SignedIn, queue: str) -> Response:
@@ -273,9 +284,17 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
         record = records[item_id]
-        return JSONResponse({"id": item_id, "text": record.text, "words": record.words, "features": record.features,
-                             "flags": record.flags, "scores": record.scores,
-                             "decisions": [d.as_dict() for d in store.decisions(item_id)]})  # fmt: skip
+        return JSONResponse(
+            {
+                "id": item_id,
+                "text": record.text,
+                "words": record.words,
+                "features": record.features,
+                "flags": record.flags,
+                "scores": record.scores,
+                "decisions": [d.as_dict() for d in store.decisions(item_id)],
+            }
+        )
 
     @app.post("/api/items/{item_id}/decisions")
     async def decide_json(request: Request, me: SignedIn, item_id: str) -> Response:
@@ -318,8 +337,13 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(dataset_path: Path, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None,
-          ready: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+def serve(
+    dataset_path: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db_path: Path | None = None,
+    ready: Callable[[], None] = lambda: None,
+) -> None:
     """Bind first, then open the dataset and its review database, then serve: a port that cannot be had, or a
     dataset that cannot be read, is refused before anything is created."""
     import uvicorn

@@ -53,8 +53,13 @@ def argilla_record(record: Any, part: str, verdicts: dict[str, Decision]) -> dic
         if decision.note:
             responses.setdefault("note", []).append({"value": decision.note, "user_id": reviewer})
     metadata = {role: [word] for role, word in record.words.items()} | {"features": record.features, "part": [part]}
-    return {"id": record.id, "fields": {"prompt": record.prompt, "story": record.text}, "metadata": metadata,
-            "responses": responses, "status": "completed" if verdicts else "pending"}  # fmt: skip
+    return {
+        "id": record.id,
+        "fields": {"prompt": record.prompt, "story": record.text},
+        "metadata": metadata,
+        "responses": responses,
+        "status": "completed" if verdicts else "pending",
+    }
 
 
 def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None) -> int:

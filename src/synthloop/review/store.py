@@ -67,8 +67,9 @@ def check_reviewer_name(name: str) -> None:
         raise UserError(f"reviewer name {name[:80]!r}: expected 1-64 letters, digits, '-', '_' or '.'")
 
 
-def decision_key(item_id: str, action: str, reason: str | None, note: str | None, text: str | None,
-                 tags: list[str], seen: int | None) -> str:  # fmt: skip
+def decision_key(
+    item_id: str, action: str, reason: str | None, note: str | None, text: str | None, tags: list[str], seen: int | None
+) -> str:
     """The key of a decision the client gave none for: the same decision on the same seen state is the same key."""
     content = json.dumps([item_id, action, reason, note, text, tags, seen], ensure_ascii=True)
     return "derived:" + hashlib.sha256(content.encode("ascii")).hexdigest()[:32]
@@ -260,8 +261,15 @@ class ReviewStore:
             row = conn.execute("SELECT * FROM decisions WHERE reviewer = ? AND key = ?", (reviewer, key)).fetchone()
             if row is not None:
                 stored = decision_from_row(row)
-                if (stored.item_id, stored.action, stored.reason, stored.note, stored.text, stored.tags,
-                        stored.seen) != (item_id, action, reason, note, text, tags, seen):  # fmt: skip
+                if (
+                    stored.item_id,
+                    stored.action,
+                    stored.reason,
+                    stored.note,
+                    stored.text,
+                    stored.tags,
+                    stored.seen,
+                ) != (item_id, action, reason, note, text, tags, seen):
                     raise KeyReused(key)
                 return Decided(stored, False)
             newest = conn.execute(
@@ -275,10 +283,20 @@ class ReviewStore:
                 (item_id, reviewer, action, reason, note, text, json.dumps(tags), seen, int(concurrent), created, key),
             )
             decision_id = int(cursor.lastrowid or 0)
-            self.audit(conn, reviewer, f"decision.{action}", item_id, decision=decision_id, reason=reason,
-                       concurrent=concurrent, edited_chars=len(text) if text is not None else None)  # fmt: skip
-        return Decided(Decision(decision_id, item_id, reviewer, action, reason, note, text, tags, seen, concurrent,
-                                created, key), True)  # fmt: skip
+            self.audit(
+                conn,
+                reviewer,
+                f"decision.{action}",
+                item_id,
+                decision=decision_id,
+                reason=reason,
+                concurrent=concurrent,
+                edited_chars=len(text) if text is not None else None,
+            )
+        return Decided(
+            Decision(decision_id, item_id, reviewer, action, reason, note, text, tags, seen, concurrent, created, key),
+            True,
+        )
 
     def decisions(self, item_id: str | None = None) -> list[Decision]:
         with self.connect() as conn:
@@ -296,9 +314,20 @@ class ReviewStore:
 
 
 def decision_from_row(r: sqlite3.Row) -> Decision:
-    return Decision(r["id"], r["item_id"], r["reviewer"], r["action"], r["reason"], r["note"], r["text"],
-                    json.loads(r["tags"] or "[]"), r["seen"], bool(r["concurrent"]), r["created_at"],
-                    r["key"])  # fmt: skip
+    return Decision(
+        r["id"],
+        r["item_id"],
+        r["reviewer"],
+        r["action"],
+        r["reason"],
+        r["note"],
+        r["text"],
+        json.loads(r["tags"] or "[]"),
+        r["seen"],
+        bool(r["concurrent"]),
+        r["created_at"],
+        r["key"],
+    )
 
 
 def latest_verdicts(decisions: list[Decision]) -> dict[str, dict[str, Decision]]:

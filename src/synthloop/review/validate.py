@@ -67,8 +67,9 @@ def utf8(text: str, where: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
-        raise InvalidInput(f"{where}: holds a lone surrogate ({shown(error.object[error.start])}); expected text") \
-            from error  # fmt: skip
+        raise InvalidInput(
+            f"{where}: holds a lone surrogate ({shown(error.object[error.start])}); expected text"
+        ) from error
     return text
 
 
@@ -76,8 +77,13 @@ def parse_form(body: bytes, allowed: tuple[str, ...] | None = None) -> dict[str,
     """Fields of an application/x-www-form-urlencoded body (the last value of a repeated name)."""
     check_size(len(body))
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, errors="strict",
-                          max_num_fields=MAX_FIELDS)  # fmt: skip
+        fields = parse_qs(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
     except UnicodeDecodeError as error:
         raise InvalidInput("request body: expected UTF-8 form data") from error
     except ValueError as error:

@@ -24,8 +24,9 @@ RUBRIC = (
     "Then grade the student's completion in terms of grammar, creativity, consistency with the story's beginning "
     "and whether the plot makes sense, each as a whole number out of 10, on lines of the form 'Grammar: 8/10'."
 )
-SCORE = re.compile(r"(grammar|creativity|consistency|plot)\**\s*[:=\-]\s*\**\s*(\d+(?:\.\d+)?)\s*(?:/\s*10|out of 10)?",
-                   re.IGNORECASE)  # fmt: skip
+SCORE = re.compile(
+    r"(grammar|creativity|consistency|plot)\**\s*[:=\-]\s*\**\s*(\d+(?:\.\d+)?)\s*(?:/\s*10|out of 10)?", re.IGNORECASE
+)
 ASPECTS = ("grammar", "creativity", "consistency", "plot")
 
 
@@ -100,13 +101,22 @@ def parse_grades(text: str) -> dict[str, float]:
 
 
 def grade(backend: Backend, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
-    prompts = [Prompt(str(i), [{"role": "user", "content": RUBRIC.format(beginning=b, completion=c)}], i)
-               for i, (b, c) in enumerate(pairs)]  # fmt: skip
+    prompts = [
+        Prompt(str(i), [{"role": "user", "content": RUBRIC.format(beginning=b, completion=c)}], i)
+        for i, (b, c) in enumerate(pairs)
+    ]
     return [parse_grades(completion.text) for completion in backend.generate(prompts)]
 
 
-def evaluate(loaded: LoadedModel, text_sets: list[Path], beginnings: list[str], samples: int = 1,
-             max_new_tokens: int = 150, grader: Backend | None = None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+def evaluate(
+    loaded: LoadedModel,
+    text_sets: list[Path],
+    beginnings: list[str],
+    samples: int = 1,
+    max_new_tokens: int = 150,
+    grader: Backend | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     results: dict[str, Any] = {"perplexity": {str(p): perplexity(loaded, read_texts(p)) for p in text_sets}}
     completions = []
     for index, beginning in enumerate(beginnings):
@@ -129,7 +139,8 @@ def evaluate(loaded: LoadedModel, text_sets: list[Path], beginnings: list[str], 
         grades = grade(grader, [(c["beginning"], c["completion"]) for c in completions])
         parsed = [g for g in grades if g]
         results["grades"] = {
-            "graded": len(parsed), "unparsed": len(grades) - len(parsed),
+            "graded": len(parsed),
+            "unparsed": len(grades) - len(parsed),
             **{a: sum(g[a] for g in parsed if a in g) / max(1, sum(1 for g in parsed if a in g)) for a in ASPECTS},
-        }  # fmt: skip
+        }
     return results

@@ -48,7 +48,8 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
         return cfg.learning_rate
     progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
     return cfg.min_learning_rate + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (
-        cfg.learning_rate - cfg.min_learning_rate)  # fmt: skip
+        cfg.learning_rate - cfg.min_learning_rate
+    )
 
 
 def folder_settings(cfg: TrainConfig) -> dict[str, Any]:
@@ -114,11 +115,17 @@ def train(cfg: TrainConfig) -> RunResult:
     block = model.config.block_size
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate,
-                                  betas=(0.9, 0.95), fused=device.startswith("cuda"))  # fmt: skip
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else torch.autocast(
-        "cpu", enabled=False)  # fmt: skip
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.learning_rate,
+        betas=(0.9, 0.95),
+        fused=device.startswith("cuda"),
+    )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.startswith("cuda")
+        else torch.autocast("cpu", enabled=False)
+    )
     start, curve = 0, []
     state = load_checkpoint(cfg.out, device)
     if state is not None:
@@ -150,8 +157,9 @@ def train(cfg: TrainConfig) -> RunResult:
                 group["lr"] = learning_rate(cfg, step)
             step_loss = 0.0
             for micro in range(cfg.gradient_accumulation):
-                inputs, targets = data.batch(sources, "train", cfg.batch_size, block, cfg.seed,
-                                             step * cfg.gradient_accumulation + micro)  # fmt: skip
+                inputs, targets = data.batch(
+                    sources, "train", cfg.batch_size, block, cfg.seed, step * cfg.gradient_accumulation + micro
+                )
                 with autocast:
                     _, loss = model(to_device(inputs), to_device(targets))
                 (loss / cfg.gradient_accumulation).backward()
@@ -168,16 +176,29 @@ def train(cfg: TrainConfig) -> RunResult:
             rate = tokens_done / (time.perf_counter() - started)
             progress.update(step + 1, step_loss, rate)
             if (step + 1) % cfg.checkpoint_every == 0 or last:
-                save_checkpoint(cfg.out, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                          "step": step + 1, "curve": curve})  # fmt: skip
+                save_checkpoint(
+                    cfg.out,
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "step": step + 1,
+                        "curve": curve,
+                    },
+                )
     seconds = time.perf_counter() - started
     save_model(cfg.out, model)
     write_curve(cfg.out, curve)
     validations = [p["validation_loss"] for p in curve if "validation_loss" in p]
-    return RunResult(out=cfg.out, steps=len(curve), train_loss=curve[-1]["loss"] if curve else float("nan"),
-                     validation_loss=validations[-1] if validations else float("nan"),
-                     tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
-                     parameters=model.parameter_count(), device=device, curve=curve)  # fmt: skip
+    return RunResult(
+        out=cfg.out,
+        steps=len(curve),
+        train_loss=curve[-1]["loss"] if curve else float("nan"),
+        validation_loss=validations[-1] if validations else float("nan"),
+        tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
+        parameters=model.parameter_count(),
+        device=device,
+        curve=curve,
+    )
 
 
 def lineage_of(cfg: TrainConfig) -> dict[str, Any]:
@@ -189,8 +210,12 @@ def lineage_of(cfg: TrainConfig) -> dict[str, Any]:
     synthetic = [g for g in sources.values() if g is not None]
     data_generation = max(synthetic) if synthetic else None  # None: human text only
     writes = 0 if data_generation is None else data_generation + 1
-    return {"sources": sources, "data_generation": data_generation, "writes_generation": writes,
-            "note": "set run.generation to writes_generation when generating with this model"}  # fmt: skip
+    return {
+        "sources": sources,
+        "data_generation": data_generation,
+        "writes_generation": writes,
+        "note": "set run.generation to writes_generation when generating with this model",
+    }
 
 
 def save_model(folder: Path, model: Any) -> None:

@@ -40,8 +40,14 @@ def load_model(folder: Path, device: str = "auto") -> LoadedModel:
     return LoadedModel(model, load_tokenizer(folder / "tokenizer.json"), device)
 
 
-def generate(loaded: LoadedModel, prompt: str, max_new_tokens: int = 200, temperature: float = 0.8,
-             top_k: int | None = 40, seed: int = 0) -> str:  # fmt: skip
+def generate(
+    loaded: LoadedModel,
+    prompt: str,
+    max_new_tokens: int = 200,
+    temperature: float = 0.8,
+    top_k: int | None = 40,
+    seed: int = 0,
+) -> str:
     """The prompt's continuation, stopping at <|endoftext|>. temperature 0 takes the likeliest token; top_k 0 or
     None keeps every token."""
     import torch
@@ -82,8 +88,15 @@ def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None) -
         raise UserError(f"top-k {top_k}: expected 0 (off) or more")
 
 
-def sample_batch(loaded: LoadedModel, count: int, max_new_tokens: int = 200, temperature: float = 1.0,
-                 top_k: int | None = None, seed: int = 0, batch_size: int = 128) -> list[str]:  # fmt: skip
+def sample_batch(
+    loaded: LoadedModel,
+    count: int,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    batch_size: int = 128,
+) -> list[str]:
     """`count` unprompted samples (ancestral sampling from <|endoftext|>), batched with a key/value cache; each
     stops at <|endoftext|> or after max_new_tokens (at most the context length minus one)."""
     import torch

@@ -115,8 +115,10 @@ class CoverageSampler(UniformSampler):
             self._tables = self._build()
         focus = ROLES[draw(self._focus, rng)]
         tables = self._tables
-        return {role: self._words[role][draw(tables[(role, "focus" if role == focus else "partner")], rng)]
-                for role in ROLES}  # fmt: skip
+        return {
+            role: self._words[role][draw(tables[(role, "focus" if role == focus else "partner")], rng)]
+            for role in ROLES
+        }
 
 
 def draw(cumulative: list[float], rng: random.Random) -> int:
