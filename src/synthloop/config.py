@@ -75,7 +75,7 @@ class CurateConfig(Section):
 
 
 class GuardConfig(Section):
-    """The live collapse guard (synthloop/collapse/guard.py): bounds on the newest stories vs a reference."""
+    """The live collapse guard (synthloop/generate/guard.py): bounds on the newest stories vs a reference."""
 
     reference: Path | None = None  # real corpus or an earlier run (JSONL or dataset); None: the guard is off
     window: int = Field(500, ge=20)  # newest stories measured at each check

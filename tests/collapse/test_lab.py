@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED, run_cli
-from synthloop.collapse.indicators import Reference, indicators, js_divergence
 from synthloop.collapse.lab import documents
+from synthloop.metrics.collapse import Reference, indicators, js_divergence
 
 GUTENBERG = SHARED / "corpora" / "gutenberg_children.jsonl"
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from synthloop.collapse.config import LabConfig, parse_regime
-from synthloop.collapse.indicators import Reference, indicators
 from synthloop.errors import UserError
+from synthloop.metrics.collapse import Reference, indicators
 from synthloop.records import stable_id
 from synthloop.store.atomic import atomic_write_text
 from synthloop.store.jsonl import read_jsonl

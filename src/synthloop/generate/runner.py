@@ -308,7 +308,7 @@ def generate(cfg: Config) -> GenerateResult:
     if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
         print(f"guard: reference {cfg.guard.reference} not found; the collapse guard is off for this run")
     elif cfg.guard.reference is not None:
-        from synthloop.collapse.guard import CollapseGuard
+        from synthloop.generate.guard import CollapseGuard
 
         guard = CollapseGuard(cfg.guard, Path(cfg.run.out), warn=lambda message: progress.note(message))
     dataset = open_output(Path(cfg.run.out), settings)

@@ -49,7 +49,7 @@ def recipe_parameters(generation: Manifest) -> dict[str, list[str]] | None:
 
 def find_guard(dataset: Dataset) -> dict[str, Any] | None:
     """The collapse guard's record of the generation run behind this dataset (itself, or the run it came from)."""
-    from synthloop.collapse.guard import read_guard
+    from synthloop.generate.guard import read_guard
 
     folders = [dataset.root] + [m.source for m in dataset.provenance.lineage() if m.source is not None]
     for folder in folders:
