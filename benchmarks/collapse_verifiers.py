@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from synthloop.config import load_config
+from synthloop.curate.base import FilterContext
 from synthloop.curate.runner import per_story_filters
 from synthloop.curate.step import KEPT, CurateStep
 from synthloop.records import Record
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def verdicts(texts: list[str], config: Path) -> dict[str, object]:
     cfg = load_config(config)
-    context = {"vocabulary": load_vocabulary(cfg.vocab.path), "sample_texts": texts}
+    context = FilterContext(vocabulary=load_vocabulary(cfg.vocab.path), sample_texts=texts)
     filters = per_story_filters(cfg, context, leave_out=("decontam", "quality"))
     records = CurateStep(filters).curate_batch([Record(id=str(i), text=t) for i, t in enumerate(texts)])
     by_filter: Counter[str] = Counter()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 from synthloop.records import Record, stable_id
+from synthloop.store.texts import read_texts as synthloop_read_texts
 from synthloop.vocab.inflection import word_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,8 +14,7 @@ CORPORA = ROOT.parent / "shared" / "corpora"
 
 
 def read_texts(name: str) -> list[str]:
-    with open(CORPORA / name, encoding="utf-8") as handle:
-        return [json.loads(line)["text"] for line in handle]
+    return synthloop_read_texts(CORPORA / name)
 
 
 def synthesize(count: int, seed: int = 0) -> list[Record]:
@@ -36,6 +35,12 @@ def synthesize(count: int, seed: int = 0) -> list[Record]:
         else:
             text = ". ".join(rng.choice(sentences).strip() for _ in range(rng.randint(6, 14))) + "."
         words = [w for w in word_tokens(text) if len(w) > 3] or ["story"]
-        records.append(Record(id=stable_id("bench", seed, index), text=text, recipe="tinystories",
-                              words={"noun": rng.choice(words), "verb": rng.choice(words)}))  # fmt: skip
+        records.append(
+            Record(
+                id=stable_id("bench", seed, index),
+                text=text,
+                recipe="tinystories",
+                words={"noun": rng.choice(words), "verb": rng.choice(words)},
+            )
+        )
     return records

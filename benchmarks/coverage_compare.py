@@ -31,8 +31,10 @@ def main() -> None:
         kept = list(Dataset.open(curated).iter_records())
         used = sum(1 for r in records if not r.meta.get("missing"))
         c = prompt_word_coverage(kept, vocabulary)
-        print(f"{name:>10} {len(records):>8} {used:>12} {len(kept):>5} {c['share_asked_1']:>14.3f} "
-              f"{c['share_asked_3']:>6.3f} {c['gini']:>6.3f}")  # fmt: skip
+        print(
+            f"{name:>10} {len(records):>8} {used:>12} {len(kept):>5} {c['share_asked_1']:>14.3f} "
+            f"{c['share_asked_3']:>6.3f} {c['gini']:>6.3f}"
+        )
 
 
 if __name__ == "__main__":

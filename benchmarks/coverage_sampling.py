@@ -79,8 +79,9 @@ def check(stories: list[Story]) -> None:
     triples = sorted((math.prod(rates[r].get(w[r], means[r]) for r in ROLES), not missing) for w, missing, _ in held)
     for name, pairs in (("one word used", words), ("all three used", triples)):
         fifths = [pairs[len(pairs) * i // 5 : len(pairs) * (i + 1) // 5] for i in range(5)]
-        shown = "  ".join(f"{statistics.mean(p for p, _ in f):.2f}/{statistics.mean(o for _, o in f):.2f}"
-                          for f in fifths)  # fmt: skip
+        shown = "  ".join(
+            f"{statistics.mean(p for p, _ in f):.2f}/{statistics.mean(o for _, o in f):.2f}" for f in fifths
+        )
         print(f"held-out check, {name} (predicted/observed by fifth of prediction): {shown}")
 
 
@@ -106,8 +107,14 @@ def simulate(
             pending = []
         if index in checkpoints:
             counts = [kept[(role, w)] for role in ROLES for w in sampler._words[role]]
-            rows.append((sum(1 for c in counts if c) / len(counts), sum(1 for c in counts if c >= 3) / len(counts),
-                         gini(counts), stories))  # fmt: skip
+            rows.append(
+                (
+                    sum(1 for c in counts if c) / len(counts),
+                    sum(1 for c in counts if c >= 3) / len(counts),
+                    gini(counts),
+                    stories,
+                )
+            )
     return rows
 
 
@@ -125,8 +132,9 @@ def plot(path: Path, checkpoints: list[int], results: dict[str, list[tuple[float
     for name, rows in results.items():
         for axis, column in zip(axes, (0, 2, 3), strict=True):
             axis.plot(checkpoints, [row[column] for row in rows], label=name)
-    for axis, title in zip(axes, ("vocabulary share with >= 1 kept story", "Gini of kept uses per word",
-                                  "kept stories"), strict=True):  # fmt: skip
+    for axis, title in zip(
+        axes, ("vocabulary share with >= 1 kept story", "Gini of kept uses per word", "kept stories"), strict=True
+    ):
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("stories generated")
     axes[0].legend()
@@ -144,8 +152,10 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="also draw the curves (every 2,000 stories) into this PNG")
     args = parser.parse_args()
     stories = load_stories([(Path(a), Path(b)) for a, b in (run.split(",", 1) for run in args.run)])
-    print(f"{len(stories)} real stories; all three words used in {sum(not m for _, m, _ in stories)}, "
-          f"kept {sum(k for *_, k in stories)}")  # fmt: skip
+    print(
+        f"{len(stories)} real stories; all three words used in {sum(not m for _, m, _ in stories)}, "
+        f"kept {sum(k for *_, k in stories)}"
+    )
     model = usage_model(stories)
     check(stories)
     checkpoints = [int(b) for b in args.budgets.split(",")]
@@ -156,10 +166,12 @@ def main() -> None:
     print(f"kept when all three words are used: {model[2]:.3f}; {args.seeds} seeds per budget (mean shown)")
     results: dict[str, list[tuple[float, ...]]] = {}
     for name in names:
-        runs = [simulate(make(name, vocabulary), model, max(checkpoints), seed, checkpoints)
-                for seed in range(args.seeds)]  # fmt: skip
-        results[name] = [tuple(statistics.mean(r[i][k] for r in runs) for k in range(4))
-                         for i in range(len(checkpoints))]  # fmt: skip
+        runs = [
+            simulate(make(name, vocabulary), model, max(checkpoints), seed, checkpoints) for seed in range(args.seeds)
+        ]
+        results[name] = [
+            tuple(statistics.mean(r[i][k] for r in runs) for k in range(4)) for i in range(len(checkpoints))
+        ]
     print(f"{'sampler':>13} {'stories':>8} {'covered>=1':>11} {'covered>=3':>11} {'Gini':>6} {'kept':>6}")
     shown = [int(b) for b in args.budgets.split(",")]
     for name in names:

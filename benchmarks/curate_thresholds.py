@@ -23,8 +23,15 @@ from synthloop.curate.step import CurateStep
 from synthloop.records import Record
 from synthloop.vocab import load_vocabulary
 
-SCORES = ["vocab.oov_rate", "form.words", "form.repeated_5gram_fraction", "readability.fk_grade",
-          "safety.profanity", "minhash.max_similarity", "semantic.max_similarity"]  # fmt: skip
+SCORES = [
+    "vocab.oov_rate",
+    "form.words",
+    "form.repeated_5gram_fraction",
+    "readability.fk_grade",
+    "safety.profanity",
+    "minhash.max_similarity",
+    "semantic.max_similarity",
+]
 
 
 def evaluate(name: str, texts: list[str]) -> None:
@@ -34,8 +41,9 @@ def evaluate(name: str, texts: list[str]) -> None:
         if filter_name in ("constraints", "decontam"):
             continue  # need prompts / an eval set
         cls = plugins.lookup("filter", filter_name)
-        filters.append(cls(validate_options(cls.Options, {}, filter_name), {"vocabulary": vocabulary,
-                                                                            "sample_texts": texts}))  # fmt: skip
+        filters.append(
+            cls(validate_options(cls.Options, {}, filter_name), {"vocabulary": vocabulary, "sample_texts": texts})
+        )
     records = CurateStep(filters).curate_batch([Record(id=str(i), text=t) for i, t in enumerate(texts)])
     print(
         f"\n== {name}: {len(records)} stories, kept by all defaults: "

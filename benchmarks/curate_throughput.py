@@ -95,11 +95,15 @@ def main() -> None:
         drops[" + ".join(names)] = Counter(flag for r in done for flag in r.flags)
         return sum(r.meta["curation"] == "kept" for r in done)
 
-    timed("synthloop: all filters + exact + MinHash dedup (1 process)", args.n, lambda: curate(
-        ["constraints", "vocab", "form", "readability", "safety", "exact", "minhash"]))  # fmt: skip
+    timed(
+        "synthloop: all filters + exact + MinHash dedup (1 process)",
+        args.n,
+        lambda: curate(["constraints", "vocab", "form", "readability", "safety", "exact", "minhash"]),
+    )
     timed("synthloop: exact + MinHash dedup only", args.n, lambda: curate(["exact", "minhash"]))
-    timed("synthloop: semantic dedup only (static MiniLM; tokenizer uses 2 cores)", args.n,
-          lambda: curate(["semantic"]))  # fmt: skip
+    timed(
+        "synthloop: semantic dedup only (static MiniLM; tokenizer uses 2 cores)", args.n, lambda: curate(["semantic"])
+    )
     timed("baseline: rensa RMinHash + RMinHashLSH, raw", args.n, lambda: rensa_raw(texts))
     subset = texts[: args.datasketch_n]
     timed("baseline: datasketch MinHash + MinHashLSH, raw", len(subset), lambda: datasketch_raw(subset))

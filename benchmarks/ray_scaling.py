@@ -38,8 +38,9 @@ def main() -> None:
         config = scripted_config(Path(folder), n=args.n, delay_s=args.delay)
         rows = [("local executor", timed(config, Path(folder) / "local"))]
         for workers in (1, 2):
-            seconds = timed(config, Path(folder) / f"ray{workers}", "--executor", "ray", "--set",
-                            f"execute.workers={workers}")  # fmt: skip
+            seconds = timed(
+                config, Path(folder) / f"ray{workers}", "--executor", "ray", "--set", f"execute.workers={workers}"
+            )
             rows.append((f"ray, {workers} worker(s)", seconds))
         print(f"{args.n} stories, shard size 5, batch 2, backend latency {args.delay} s per call")
         for name, seconds in rows:

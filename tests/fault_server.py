@@ -2,7 +2,8 @@
 
 Each request draws one fault from the configured rates (seeded, so a run is repeatable): 429 with and without
 Retry-After, 500/502/503, a hang past the client's timeout, a connection closed mid-body, truncated or invalid
-JSON, empty `choices`, or a slow drip of the body (one byte at a time, still inside the timeout). Otherwise it
+JSON, empty `choices`, a 200 whose content is empty or only whitespace, or a slow drip of the body (one byte at a
+time, still inside the timeout). Otherwise it
 answers with a story naming the request's seed. It records, per seed, every request's time and the fault served,
 and the most requests in flight at once, so a test can check that nothing was lost or duplicated, that
 Retry-After was honoured, and that concurrency stayed capped.
@@ -19,8 +20,22 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("429_retry_after", "429", "500", "502", "503", "hang", "close_mid_body", "truncated_json",
-          "invalid_json", "empty_choices", "slow_drip")  # fmt: skip
+FAULTS = (
+    "429_retry_after",
+    "429",
+    "500",
+    "502",
+    "503",
+    "hang",
+    "close_mid_body",
+    "truncated_json",
+    "invalid_json",
+    "empty_choices",
+    "empty_content",
+    "blank_content",
+    "slow_drip",
+)
+EMPTY_CONTENT = {"empty_content": "", "blank_content": " \n\t "}  # faults the client sees as a good answer
 RETRY_AFTER_S = 0.3
 
 
@@ -119,6 +134,9 @@ def handler(log: FaultLog) -> type[BaseHTTPRequestHandler]:
                 self.reply(200, b"<html>upstream error</html>")
             elif fault == "empty_choices":
                 self.reply(200, b'{"model": "faulty", "choices": []}')
+            elif fault in EMPTY_CONTENT:
+                blank = {"message": {"content": EMPTY_CONTENT[fault]}, "finish_reason": "stop"}
+                self.reply(200, json.dumps({"model": "faulty", "usage": usage, "choices": [blank]}).encode())
             elif fault == "slow_drip":
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -151,5 +169,8 @@ def fault_server(
 
 
 def summary(log: FaultLog) -> dict[str, Any]:
-    return {"requests": sum(len(v) for v in log.requests.values()), "faults": log.counts(),
-            "max_in_flight": log.max_in_flight}  # fmt: skip
+    return {
+        "requests": sum(len(v) for v in log.requests.values()),
+        "faults": log.counts(),
+        "max_in_flight": log.max_in_flight,
+    }

@@ -2,9 +2,11 @@
 
 It writes a deterministic story from the prompt's seed that uses the words the prompt asks for, so tests can
 check ids, texts and counts exactly. Options script failures: `fail_seeds_mod` makes every prompt whose seed is
-divisible by it fail; `skip_words_mod` leaves the required words out (to exercise retries); `delay_s` sleeps per
-batch so a test can kill a run mid-way. For judge tests: `replies` maps a text to the answers a prompt containing it
-gets, one per time it is asked (the last repeats), and `calls_file` gets one JSON line per generate call.
+divisible by it fail (only while the file `fail_while` names exists, when it is set: a server that recovers);
+`empty_seeds_mod` answers such prompts with `empty_text` (an empty answer); `skip_words_mod` leaves the required
+words out (to exercise retries); `delay_s` sleeps per batch so a test can kill a run mid-way; `log` appends the id
+of every prompt it is sent to that file. For judge tests: `replies` maps a text to the answers a prompt containing
+it gets, one per time it is asked (the last repeats), and `calls_file` gets one JSON line per generate call.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 import re
 import time
 from collections import Counter
+from pathlib import Path
 
 from pydantic import Field
 
@@ -33,6 +36,10 @@ class ScriptedOptions(SamplingOptions):
     reply: str | None = None  # answer every prompt with this text (e.g. a grader's verdict)
     replies: dict[str, list[str]] = Field(default_factory=dict)  # text in the prompt -> its 1st, 2nd, ... answer
     calls_file: str | None = None  # append {"prompts": n} per generate call (counts calls across processes)
+    fail_while: str | None = None
+    empty_seeds_mod: int = Field(0, ge=0)
+    empty_text: str = ""
+    log: str | None = None
 
 
 def words_in(prompt: Prompt) -> list[str]:
@@ -52,11 +59,10 @@ def story(seed: int, words: list[str]) -> str:
     )
 
 
-class ScriptedBackend(Backend):
+class ScriptedBackend(Backend[ScriptedOptions]):
     name = "scripted"
-    Options = ScriptedOptions
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: ScriptedOptions) -> None:
         super().__init__(options)
         self.asked: Counter[str] = Counter()  # replies key -> times asked
 
@@ -64,22 +70,28 @@ class ScriptedBackend(Backend):
     def model_name(self) -> str:
         return "scripted-1"
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
         opts = self.options
-        assert isinstance(opts, ScriptedOptions)
         if opts.delay_s:
             time.sleep(opts.delay_s)
         if opts.calls_file:
             with open(opts.calls_file, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"prompts": len(prompts)}) + "\n")
         out = []
+        if opts.log:
+            with open(opts.log, "a", encoding="utf-8") as handle:
+                handle.write("".join(f"{prompt.id}\n" for prompt in prompts))
+        failing = opts.fail_seeds_mod and (opts.fail_while is None or Path(opts.fail_while).exists())
         for prompt in prompts:
             scripted = self.scripted_reply(prompt)
             if scripted is not None:
                 out.append(Completion(scripted, "stop", 50, len(scripted.split()), 0.01, self.model_name))
                 continue
-            if opts.fail_seeds_mod and prompt.seed % opts.fail_seeds_mod == 0:
-                out.append(Completion("", "error", 10, 0, 0.01, self.model_name, error="scripted failure"))
+            if opts.empty_seeds_mod and prompt.seed % opts.empty_seeds_mod == 0:
+                out.append(Completion(opts.empty_text, "stop", 10, 0, 0.01, self.model_name))
+                continue
+            if failing and prompt.seed % opts.fail_seeds_mod == 0:
+                out.append(Completion.failed("scripted failure", self.model_name, 0.01))
                 continue
             if opts.reply is not None:
                 out.append(Completion(opts.reply, "stop", 50, len(opts.reply.split()), 0.01, self.model_name))
@@ -91,7 +103,6 @@ class ScriptedBackend(Backend):
 
     def scripted_reply(self, prompt: Prompt) -> str | None:
         opts = self.options
-        assert isinstance(opts, ScriptedOptions)
         text = prompt.messages[-1]["content"]
         for key, answers in opts.replies.items():
             if key in text:

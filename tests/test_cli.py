@@ -18,10 +18,20 @@ def assert_one_line_error(result, *fragments: str) -> None:  # type: ignore[no-u
         assert fragment in lines[0]
 
 
-def test_vocab_show_prints_counts() -> None:
-    result = run_cli("vocab", "show", "--samples", "3")
-    assert result.returncode == 0
-    assert "noun" in result.stdout and "verb" in result.stdout and "adjective" in result.stdout
+def test_vocab_show_prints_counts(tmp_path: Path) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("ball noun\ncat noun\ndog noun\nrun verb\nhop verb\nred adjective\n")
+    result = run_cli("vocab", "show", "--vocab", str(words), "--samples", "2", "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert result.stdout.splitlines()[0].endswith(": 6 words")
+    assert lines["noun"][1] == "3" and lines["verb"][1] == "2" and lines["adjective"][1] == "1"
+    nouns = " ".join(lines["noun"][3:]).split(", ")
+    assert len(nouns) == 2 and set(nouns) <= {"ball", "cat", "dog"}  # two samples, drawn from the list
+    assert lines["adjective"][3:] == ["red"]  # fewer words than --samples: all of them
+    shipped = run_cli("vocab", "show", "--samples", "0")
+    counts = {line.split()[0]: int(line.split()[1]) for line in shipped.stdout.splitlines()[1:]}
+    assert shipped.returncode == 0 and sum(counts.values()) == int(shipped.stdout.split(": ")[1].split()[0])
 
 
 @pytest.mark.parametrize(
@@ -41,8 +51,8 @@ def test_bad_settings(tmp_path: Path, setting: str, fragments: tuple[str, ...]) 
 
 def test_bad_inputs_each_one_line(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=3)
-    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "0"), "-n 0")
-    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "-4"), "-n -4")
+    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "0"), "argument -n", "'0'")
+    assert_one_line_error(run_cli("generate", "--config", str(config), "-n", "-4"), "argument -n", "'-4'")
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[run\n")
     assert_one_line_error(run_cli("generate", "--config", str(bad_toml)), "bad.toml", "malformed TOML")

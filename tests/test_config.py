@@ -49,3 +49,34 @@ def test_override_parsing() -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_shipped_config_is_the_main_config() -> None:
+    """What a command without --config reads (synthloop/data/tinystories.toml, inside the package) is
+    configs/tinystories.toml byte for byte: edit the main config, copy it there."""
+    from synthloop.config import shipped_config
+
+    main = Path(__file__).resolve().parents[1] / "configs" / "tinystories.toml"
+    assert shipped_config().read_bytes() == main.read_bytes(), "cp configs/tinystories.toml src/synthloop/data/"
+    cfg = load_config(shipped_config())
+    assert cfg.backend.name == "ctranslate2" and cfg.recipe.options["template"] == "small-model"
+    assert cfg.backend.options["temperature"] == 0.3
+
+
+def test_commands_without_config_read_the_shipped_one() -> None:
+    import argparse
+
+    from synthloop.cli import build_parser
+    from synthloop.commands.common import load
+
+    main = load_config(Path(__file__).resolve().parents[1] / "configs" / "tinystories.toml")
+    for command in ("run", "generate", "plan"):
+        args: argparse.Namespace = build_parser().parse_args([command, "-n", "3"])
+        assert load(args) == main.model_copy(update={"run": main.run.model_copy(update={"n": 3})}), command
+    other = load(
+        build_parser().parse_args(
+            ["generate", "--set", "backend.name=embedded", "--set", "backend.options.temperature=0.5"]
+        )
+    )
+    assert other.backend.name == "embedded" and other.backend.options == {"temperature": 0.5}
+    assert other.recipe == main.recipe

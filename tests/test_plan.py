@@ -29,8 +29,11 @@ def test_plan_mistakes_are_one_line(tmp_path: Path) -> None:
     bad.write_text("[prices\n")
     other = tmp_path / "other.toml"
     other.write_text('[prices."gpt-x"]\ninput_per_million = 1\noutput_per_million = 2\n')
-    cases = [([], "give the run size with -n"), (["-n", "10", "--prices", str(bad)], "not a readable TOML price table"),
-             (["-n", "10", "--prices", str(other)], "no [prices.'scripted-1'] entry (have: gpt-x)")]  # fmt: skip
+    cases = [
+        ([], "give the run size with -n"),
+        (["-n", "10", "--prices", str(bad)], "not a readable TOML price table"),
+        (["-n", "10", "--prices", str(other)], "no [prices.'scripted-1'] entry (have: gpt-x)"),
+    ]
     for args, message in cases:
         result = run_cli("plan", "--config", str(config), "--calibrate", "2", *args)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

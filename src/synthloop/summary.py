@@ -15,6 +15,8 @@ def print_generate_summary(result: GenerateResult) -> None:
     print(f"dataset: {result.out}/data  ({result.stories} stories, {result.failed} failed)")
     if result.resumed:
         print(f"resumed: {result.resumed} records were already done")
+    if result.retried:
+        print(f"retried: {result.retried} prompts that had failed before; {result.recovered} are stories now")
     print(
         f"tokens:  {result.tokens_out} in kept stories; {result.tokens_generated} generated now "
         f"in {result.seconds:.1f} s ({result.tokens_per_s:.1f} tok/s)"

@@ -33,8 +33,19 @@ def test_converted_embedded_model_generates_seeded_batches(tmp_path: Path) -> No
     assert texts[0] == texts[1]
     assert all(c.tokens_in > 10 and 0 < c.tokens_out <= 40 and len(c.text.split()) >= 5 for c in first)
     assert len({c.text for c in first}) == 3 and first[0].model == "SmolLM2-135M-Instruct.Q4_1-ct2-int8"
-    result = run_cli("generate", "-n", "3", "--out", str(tmp_path / "run"), "--set", "backend.name=ctranslate2",
-                     "--set", "backend.options.max_tokens=40", "--set", "generate.max_attempts=1")  # fmt: skip
+    result = run_cli(
+        "generate",
+        "-n",
+        "3",
+        "--out",
+        str(tmp_path / "run"),
+        "--set",
+        "backend.name=ctranslate2",
+        "--set",
+        "backend.options.max_tokens=40",
+        "--set",
+        "generate.max_attempts=1",
+    )
     assert result.returncode == 0, result.stderr
     assert [r.backend for r in Dataset.open(tmp_path / "run").iter_records()] == ["ctranslate2"] * 3
 

@@ -53,12 +53,20 @@ def test_real_gguf_batched_generation_is_seeded_and_counted() -> None:
 def test_cli_generates_with_the_transformers_backend(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = run_cli(
-        "generate", "-n", "2", "--out", str(out),
-        "--set", "backend.name=transformers",
-        "--set", "backend.options.max_tokens=40",
-        "--set", "backend.options.device=cpu",
-        "--set", "generate.max_attempts=1",
-    )  # fmt: skip
+        "generate",
+        "-n",
+        "2",
+        "--out",
+        str(out),
+        "--set",
+        "backend.name=transformers",
+        "--set",
+        "backend.options.max_tokens=40",
+        "--set",
+        "backend.options.device=cpu",
+        "--set",
+        "generate.max_attempts=1",
+    )
     assert result.returncode == 0, result.stderr
     records = list(Dataset.open(out).iter_records())
     assert len(records) == 2 and all(r.backend == "transformers" and r.tokens_out > 0 for r in records), records

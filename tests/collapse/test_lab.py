@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED, run_cli
-from synthloop.collapse.indicators import Reference, indicators, js_divergence
 from synthloop.collapse.lab import documents
+from synthloop.metrics.collapse import Reference, indicators, js_divergence
 
 GUTENBERG = SHARED / "corpora" / "gutenberg_children.jsonl"
 
@@ -80,7 +80,8 @@ def test_bad_lab_settings_are_one_line_errors(tmp_path: Path) -> None:
     base = ["collapse", "--real", str(GUTENBERG), "--out", str(tmp_path / "x"), "--preset", "miniature"]
     cases = [(["--regimes", "replace,shuffle"], "regime 'shuffle'"),
              (["--regimes", "mix:2"], "real fraction must be in (0, 1]"),
-             (["--generations", "0"], "generations"), (["--preset", "huge"], "--preset 'huge'")]  # fmt: skip
+             (["--generations", "0"], "generations"),
+             (["--preset", "huge"], "argument --preset: invalid choice: 'huge'")]  # fmt: skip
     for extra, message in cases:
         result = run_cli(*base, *extra)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

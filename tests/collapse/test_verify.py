@@ -120,7 +120,7 @@ def test_regime_grammar() -> None:
 
 
 def test_bad_verified_regime_is_a_one_line_error(tmp_path: Path) -> None:
-    result = run_cli("collapse", "--real", str(TINYSTORIES), "--out", str(tmp_path / "x"), "--preset", "miniature",
+    result = run_cli("collapse", "--reference", str(TINYSTORIES), "--out", str(tmp_path / "x"), "--preset", "miniature",
                      "--regimes", "replace+judge")  # fmt: skip
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "unknown verifier" in result.stderr
     assert not (tmp_path / "x").exists()

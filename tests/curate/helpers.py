@@ -17,8 +17,9 @@ VOCABULARY = load_vocabulary()
 
 def make(name: str, context: dict[str, Any] | None = None, **options: Any) -> Filter:
     cls = plugins.lookup("filter", name)
-    return cls(validate_options(cls.Options, options, f"curate.filters.{name}"), {"vocabulary": VOCABULARY,
-                                                                                  **(context or {})})  # fmt: skip
+    return cls(
+        validate_options(cls.Options, options, f"curate.filters.{name}"), {"vocabulary": VOCABULARY, **(context or {})}
+    )
 
 
 def verdict(filter_: Filter, text: str, **fields: Any) -> tuple[bool, list[str]]:

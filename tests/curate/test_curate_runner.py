@@ -28,8 +28,9 @@ def curate_cli(source: Path, out: Path, *extra: str) -> subprocess.CompletedProc
 
 def content(out: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
     dataset = Dataset.open(out)
-    return {r.id: (r.meta["curation"], tuple(r.flags)) for part in ("data", "excluded")
-            for r in dataset.iter_records(part)}  # fmt: skip
+    return {
+        r.id: (r.meta["curation"], tuple(r.flags)) for part in ("data", "excluded") for r in dataset.iter_records(part)
+    }
 
 
 def test_curate_writes_kept_excluded_and_stats(generated: Path, tmp_path: Path) -> None:
@@ -54,6 +55,7 @@ def test_curate_writes_kept_excluded_and_stats(generated: Path, tmp_path: Path) 
     ("args", "fragment"),
     [
         (["--set", "curate.order=['constraints', 'sparkle']"], "unknown filter 'sparkle'"),
+        (["--set", "curate.order=['exact', 'form']"], "dedup stage 'exact' comes before filter 'form'"),
         (["--set", "curate.filters.vocab={max_oov_rate=2}"], "curate.filters.vocab.max_oov_rate"),
         (["--set", "curate.filters.minhash={threshold=0}"], "curate.filters.minhash.threshold"),
         (["--set", "curate.filters.form={min_words=10}", "--set", "curate.order=['vocab']"], "not in curate.order"),
@@ -89,5 +91,8 @@ def test_bad_curate_inputs(generated: Path, tmp_path: Path) -> None:
     done = tmp_path / "done"
     assert curate_cli(generated, done).returncode == 0
     before = snapshot(done)
-    one_line(curate_cli(generated, done, "--set", "curate.filters.form={min_words=5}"), "holds another run's data")
+    one_line(
+        curate_cli(generated, done, "--set", "curate.filters.form={min_words=5}"),
+        "holds another run's data (different curate.filters.form)",
+    )
     assert snapshot(done) == before

@@ -15,8 +15,9 @@ def other_story(seed: int) -> str:
     rng = random.Random(seed)
     animals = ["cat", "dog", "bird", "fish", "frog", "duck", "bear", "cow"]
     things = ["kite", "cake", "boat", "hat", "drum", "book", "shoe", "cup"]
-    return " ".join(f"The {rng.choice(animals)} found a {rng.choice(things)} near the {rng.choice(things)}."
-                    for _ in range(12))  # fmt: skip
+    return " ".join(
+        f"The {rng.choice(animals)} found a {rng.choice(things)} near the {rng.choice(things)}." for _ in range(12)
+    )
 
 
 def test_exact_dedup_folds_case_and_punctuation_and_records_cluster() -> None:
@@ -36,9 +37,15 @@ def test_minhash_drops_near_duplicates_only() -> None:
 
 
 def test_semantic_dedup_catches_reworded_story_minhash_misses() -> None:
-    reworded = (STORY.replace("little dog", "small puppy").replace("liked to run", "loved to play")
-                .replace("One day", "Then").replace("big tree", "tall tree").replace("happy bird", "glad bird")
-                .replace("played all day", "had fun all day").replace("went home", "walked home"))  # fmt: skip
+    reworded = (
+        STORY.replace("little dog", "small puppy")
+        .replace("liked to run", "loved to play")
+        .replace("One day", "Then")
+        .replace("big tree", "tall tree")
+        .replace("happy bird", "glad bird")
+        .replace("played all day", "had fun all day")
+        .replace("went home", "walked home")
+    )
     unrelated = [other_story(s) for s in range(4, 40)]
     result = run(["minhash", "semantic"], [STORY, *unrelated, reworded], sample_texts=[STORY, *unrelated])
     assert result[-1].flags == ["semantic.duplicate"] and result[-1].meta["duplicate_of"] == "r0"

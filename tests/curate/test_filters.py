@@ -16,8 +16,9 @@ def test_constraints_reason_codes_and_inflections() -> None:
     assert verdict(constraints, STORY, words=WORDS) == (True, [])
     kept, flags = verdict(constraints, STORY, words={"noun": "kite", "verb": "jump", "adjective": "happy"})
     assert not kept and flags == ["constraints.missing_noun", "constraints.missing_verb"]
-    assert verdict(constraints, "Two mice ran. They were happier.", words={"noun": "mouse", "verb": "run",
-                                                                           "adjective": "happy"})[0]  # fmt: skip
+    assert verdict(
+        constraints, "Two mice ran. They were happier.", words={"noun": "mouse", "verb": "run", "adjective": "happy"}
+    )[0]
     assert verdict(constraints, "Tom liked to catch fish.", words={"noun": "cat"})[1] == ["constraints.missing_noun"]
 
 

@@ -292,3 +292,13 @@ def test_the_judge_reads_only_what_earlier_filters_kept(tmp_path: Path, judge_re
         assert calls(tmp_path) == [1] and flags["dropped"] == ["constraints.missing_noun"]
         assert "judge" not in records[1].meta and "judge.keep" not in records[1].scores
     assert flags["fine"] == ["judge.incoherent"]
+
+
+def test_an_edited_rubric_is_another_curation_not_a_resume(generated: Path, tmp_path: Path) -> None:
+    rubric = tmp_path / "rubric.md"
+    rubric.write_text("Keep only stories about cats.\n")
+    cfg = load_config(None, judge_config(tmp_path, KEEP, f", rubric = '{rubric}'"))
+    curate(cfg, generated, tmp_path / "c1")
+    rubric.write_text("Keep only stories about dogs.\n")  # the same path and options, other text
+    with pytest.raises(UserError, match=r"holds another run's data \(different filter_files\.judge\)"):
+        curate(cfg, generated, tmp_path / "c1")

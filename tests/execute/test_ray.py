@@ -23,8 +23,17 @@ def test_ray_executor_matches_local_and_resumes(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=30, fail_seeds_mod=7)
     local = run_cli("generate", "--config", str(config), "--out", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr
-    args = ["generate", "--config", str(config), "--out", str(tmp_path / "ray"), "--executor", "ray",
-            "--set", "execute.workers=2"]  # fmt: skip
+    args = [
+        "generate",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "ray"),
+        "--executor",
+        "ray",
+        "--set",
+        "execute.workers=2",
+    ]
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert content(tmp_path / "ray") == content(tmp_path / "local")
@@ -40,27 +49,64 @@ def test_ray_executor_matches_local_and_resumes(tmp_path: Path) -> None:
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
     assert "resumed: " in again.stdout
-    assert content(tmp_path / "ray") == content(tmp_path / "local") and len(records) == Dataset.open(
-        tmp_path / "ray").count()  # fmt: skip
+    assert (
+        content(tmp_path / "ray") == content(tmp_path / "local")
+        and len(records) == Dataset.open(tmp_path / "ray").count()
+    )
     shutil.rmtree(tmp_path / "ray")
+
+
+def test_ray_retries_exactly_the_failed_prompts(tmp_path: Path) -> None:
+    down = tmp_path / "backend-down"
+    down.touch()
+    config = scripted_config(tmp_path, n=15, fail_seeds_mod=3, fail_while=str(down))
+    assert run_cli("generate", "--config", str(config), "--out", str(tmp_path / "ray")).returncode == 0
+    before = content(tmp_path / "ray")
+    failed = {r.id for r in Dataset.open(tmp_path / "ray").iter_records("failed")}
+    assert failed
+    down.unlink()
+    again = run_cli(
+        "generate",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "ray"),
+        "--executor",
+        "ray",
+        "--set",
+        "execute.workers=2",
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"retried: {len(failed)} prompts" in again.stdout and "(15 stories, 0 failed)" in again.stdout
+    after = content(tmp_path / "ray")
+    assert set(after) == set(before) | failed and {k: after[k] for k in before} == before
+    assert run_cli("generate", "--config", str(config), "--out", str(tmp_path / "local")).returncode == 0
+    local = content(tmp_path / "local")  # a run that never failed: its stories of those prompts are the same
+    assert {k: local[k] for k in failed} == {k: after[k] for k in failed}
 
 
 def test_coverage_sampler_with_ray_is_refused(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=4)
-    result = run_cli("generate", "--config", str(config), "--executor", "ray", "--set",
-                     "recipe.options={sampler='coverage'}")  # fmt: skip
+    result = run_cli(
+        "generate", "--config", str(config), "--executor", "ray", "--set", "recipe.options={sampler='coverage'}"
+    )
     assert result.returncode == 2 and "use execute.executor = 'local'" in result.stderr
 
 
 def test_ray_curation_matches_local(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=40, skip_words_mod=4)
-    assert run_cli("generate", "--config", str(config), "--set", "generate.max_attempts=1",
-                   "--set", "generate.shard_size=10").returncode == 0  # fmt: skip
+    assert (
+        run_cli(
+            "generate", "--config", str(config), "--set", "generate.max_attempts=1", "--set", "generate.shard_size=10"
+        ).returncode
+        == 0
+    )
     source = tmp_path / "out"
     local = run_cli("curate", "--in", str(source), "--out", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr
-    remote = run_cli("curate", "--in", str(source), "--out", str(tmp_path / "ray"), "--set",
-                     "execute.workers=2", "--executor", "ray")  # fmt: skip
+    remote = run_cli(
+        "curate", "--in", str(source), "--out", str(tmp_path / "ray"), "--set", "execute.workers=2", "--executor", "ray"
+    )
     assert remote.returncode == 0, remote.stderr
     for part in ("data", "excluded"):
         ours = {r.id: (r.flags, r.meta["curation"]) for r in Dataset.open(tmp_path / "ray").iter_records(part)}

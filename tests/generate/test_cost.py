@@ -31,10 +31,13 @@ def test_price_arithmetic_and_the_batch_discount() -> None:
 
 
 def test_bad_price_tables_are_one_line_errors(tmp_path: Path) -> None:
-    cases = {"[prices\n": "not a readable TOML", "x = 1\n": 'expected [prices."MODEL"]',
-             '[prices."m"]\ninput_per_million = 1\noutput_per_million = -2\n': "output_per_million: Input should be",
-             '[prices."m"]\ninput_per_million = 1\noutput_per_million = 1\nbatch_discount = 1\n': "batch_discount",
-             '[prices."m"]\ninput_per_million = 1\noutput_per_million = 1\ncurrency = "EUR"\n': "currency"}  # fmt: skip
+    cases = {
+        "[prices\n": "not a readable TOML",
+        "x = 1\n": 'expected [prices."MODEL"]',
+        '[prices."m"]\ninput_per_million = 1\noutput_per_million = -2\n': "output_per_million: Input should be",
+        '[prices."m"]\ninput_per_million = 1\noutput_per_million = 1\nbatch_discount = 1\n': "batch_discount",
+        '[prices."m"]\ninput_per_million = 1\noutput_per_million = 1\ncurrency = "EUR"\n': "currency",
+    }
     for body, message in cases.items():
         path = tmp_path / "p.toml"
         path.write_text(body)

@@ -83,5 +83,5 @@ def test_folder_of_another_run_is_refused_and_left_intact(tmp_path: Path) -> Non
 def test_non_empty_foreign_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")
-    with pytest.raises(UserError, match="holds no synthloop manifest"):
+    with pytest.raises(UserError, match="holds no synthloop generate run"):
         generate(load_config(scripted_config(tmp_path, n=3)))

@@ -5,6 +5,7 @@ scored story carries quality.score and quality.margin."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,13 @@ def test_curate_with_the_quality_filter(tmp_path: Path, model_dir: Path) -> None
         assert abs(record.scores["quality.margin"] - (score - threshold)) < 1e-5
         assert (record.meta["curation"] == "kept") == (score >= threshold)
         assert ("quality.low_score" in record.flags) == (score < threshold)
+    # The same --out with a model retrained in place is another curation, refused before any write.
+    retrained = tmp_path / "retrained"
+    shutil.copytree(model_dir, retrained)
+    curate_toml.write_text(f'[curate]\norder = ["quality"]\n[curate.filters.quality]\nmodel = "{retrained}"\n')
+    args = ("curate", "--in", str(tmp_path / "out"), "--out", str(tmp_path / "again"), "--config", str(curate_toml))
+    assert run_cli(*args).returncode == 0
+    card = json.loads((retrained / "card.json").read_text())
+    (retrained / "card.json").write_text(json.dumps(card | {"threshold": 0.5}))
+    refused = run_cli(*args)
+    assert refused.returncode != 0 and "different filter_files.quality" in refused.stderr

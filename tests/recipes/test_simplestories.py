@@ -9,6 +9,7 @@ from pathlib import Path
 from conftest import scripted_config
 from synthloop.config import load_config
 from synthloop.generate.runner import generate
+from synthloop.generate.step import NO_STORY
 from synthloop.recipes.simplestories import SimpleStories, SimpleStoriesOptions, parameter_lists, split_stories
 from synthloop.report.runner import report
 from synthloop.store.dataset import Dataset
@@ -91,7 +92,7 @@ def test_generate_with_three_stories_per_call_records_the_missing_one_as_failed(
     failed = list(Dataset.open(result.out).iter_records("failed"))
     assert (len(data), len(failed)) == (8, 4)  # stories 1 and 2 of each of the four calls kept, story 3 failed
     assert {r.meta["slot"] for r in data} == {0, 1} and {r.meta["slot"] for r in failed} == {2}
-    assert all("no story in the completion (parse.missing_story)" in r.meta["error"] for r in failed)
+    assert all(r.meta["error"] == NO_STORY and "parse.missing_story" in r.flags for r in failed)
     assert all(r.meta["parameters"] and r.meta["cost_usd"] > 0 for r in data)
     calls = {r.meta["call"] for r in data + failed}
     assert len(calls) == 4

@@ -3,7 +3,7 @@ import pytest
 from synthloop.config import validate_options
 from synthloop.errors import UserError
 from synthloop.recipes.base import clean_story
-from synthloop.recipes.instruct import TinyStoriesInstruct
+from synthloop.recipes.instruct import InstructOptions, TinyStoriesInstruct
 from synthloop.recipes.tinystories import FEATURES, TEMPLATE, TinyStories, TinyStoriesOptions
 from synthloop.vocab import load_vocabulary
 
@@ -68,7 +68,7 @@ def test_parse_keeps_raw_and_flags_empty() -> None:
 
 
 def test_instruct_recipe_asks_for_sentence_and_splits_summary() -> None:
-    instruct = TinyStoriesInstruct(TinyStoriesOptions(), VOCABULARY, 0)
+    instruct = TinyStoriesInstruct(InstructOptions(), VOCABULARY, 0)
     prompt = instruct.render(5)
     sentence = prompt.meta["random_sentence"]
     assert f'"{sentence}"' in prompt.prompt and "Summary:" in prompt.prompt
@@ -81,3 +81,14 @@ def test_instruct_recipe_asks_for_sentence_and_splits_summary() -> None:
     assert f"Random sentence: {sentence}" in example and "Words: " in example
     no_summary = instruct.parse(instruct.render(6), "Just a story.", "stop")
     assert "parse.no_summary" in no_summary.flags
+
+
+def test_instruct_recipe_honours_its_template_option_and_needs_the_sentence() -> None:
+    template = "Use {noun}, {verb}, {adjective}.{features} Include: {sentence}"
+    options = validate_options(InstructOptions, {"template": template}, "recipe.options")
+    prompt = TinyStoriesInstruct(options, VOCABULARY, 0).render(5)
+    assert prompt.prompt.startswith("Use ") and prompt.prompt.endswith(prompt.meta["random_sentence"])
+    default = TinyStoriesInstruct(InstructOptions(), VOCABULARY, 0).render(5)
+    assert default.meta["random_sentence"] == prompt.meta["random_sentence"]  # the template changes only the text
+    with pytest.raises(UserError, match=r"recipe.options.*must contain \{sentence\}"):
+        validate_options(InstructOptions, {"template": "small-model"}, "recipe.options")

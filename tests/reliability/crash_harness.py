@@ -1,6 +1,6 @@
 """The crash harness: run a command, SIGKILL it at random points (several times), rerun it to completion, and
-compare the result with an uninterrupted run. Used by tests/reliability/test_crash.py (a few seeds per stage) and
-benchmarks/crash_harness.py (20 seeds per stage).
+compare the result with an uninterrupted run (for generate also its retry of failed prompts). Used by
+tests/reliability/test_crash.py (a few seeds per stage) and benchmarks/crash_harness.py (20 seeds per stage).
 
 After every kill it checks what a reader would see: every Parquet shard on disk reads back whole (a write cut
 short never leaves a complete-looking file), and no shard is marked complete without its data.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,8 +44,12 @@ def crash_and_resume(command: list[str], out: Path, kill_times: list[float]) -> 
     then run it to completion. Returns how many kills landed while it was still running."""
     landed = 0
     for delay in kill_times:
-        process = subprocess.Popen([sys.executable, "-m", "synthloop.cli", *command], env=cli_env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "synthloop.cli", *command],
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         landed += process.poll() is None
         process.send_signal(signal.SIGKILL)
@@ -86,6 +91,31 @@ def generate_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[P
     return command, content, timed(command(work / "reference"))
 
 
+def retry_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[Path], Any], float]:
+    """The retry of failed prompts (generate's second pass): a first run while the backend fails a third of the
+    prompts, then the backend recovers and the same command is rerun; that rerun is what gets killed."""
+    down = work / "backend-down"
+    down.touch()
+    config = scripted_config(work, n=24, delay_s=0.1, fail_seeds_mod=2, fail_while=str(down))
+    first = work / "first"
+    assert run_cli("generate", "--config", str(config), "--out", str(first)).returncode == 0
+    assert Dataset.open(first).count("failed") > 0
+    down.unlink()
+
+    def command(out: Path) -> list[str]:
+        if not out.exists():
+            shutil.copytree(first, out)  # every seed retries the same first run
+        return ["generate", "--config", str(config), "--out", str(out)]
+
+    def content(out: Path) -> Any:
+        assert not list((out / "work").glob("*")), "journals left after a finished retry"
+        found = dataset_content(out, ("data", "failed"))
+        assert not found["failed"], "the recovered backend still left failed prompts"
+        return found
+
+    return command, content, timed(command(work / "reference"))
+
+
 def curate_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[Path], Any], float]:
     config = scripted_config(work, n=60, skip_words_mod=4)
     assert run_cli("generate", "--config", str(config), "--out", str(work / "generated")).returncode == 0
@@ -101,9 +131,26 @@ def curate_stage(work: Path) -> tuple[Callable[[Path], list[str]], Callable[[Pat
 
 def train_stage(work: Path, stories: Path) -> tuple[Callable[[Path], list[str]], Callable[[Path], Any], float]:
     def command(out: Path) -> list[str]:
-        return ["train", "--in", str(stories), "--out", str(out), "--preset", "cpu-test", "--max-steps", "60",
-                "--batch-size", "8", "--block-size", "64", "--eval-every", "20", "--checkpoint-every", "5",
-                "--no-progress"]  # fmt: skip
+        return [
+            "train",
+            "--in",
+            str(stories),
+            "--out",
+            str(out),
+            "--preset",
+            "cpu-test",
+            "--max-steps",
+            "60",
+            "--batch-size",
+            "8",
+            "--block-size",
+            "64",
+            "--eval-every",
+            "20",
+            "--checkpoint-every",
+            "5",
+            "--no-progress",
+        ]
 
     def content(out: Path) -> Any:
         return [(p["step"], p["loss"]) for p in json.loads((out / "curve.json").read_text())]

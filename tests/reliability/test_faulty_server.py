@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from fault_server import FAULTS, RETRY_AFTER_S, fault_server
+from fault_server import EMPTY_CONTENT, FAULTS, RETRY_AFTER_S, fault_server
+from synthloop.generate.step import EMPTY_ANSWER
 from synthloop.store.dataset import Dataset
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ def config(tmp_path: Path, url: str, n: int, concurrency: int, retries: int) -> 
 
 
 def test_every_fault_class_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    rates = {fault: 0.045 for fault in FAULTS}  # ~50 % of requests fail in some way
+    rates = {fault: 0.04 for fault in FAULTS}  # ~50 % of requests fail in some way
     n, concurrency, retries = 160, 4, 7
     with fault_server(rates, seed=1, hang_s=1.6) as (url, log):
         result = run_cli("generate", "--config", str(config(tmp_path, url, n, concurrency, retries)))
@@ -39,8 +40,12 @@ def test_every_fault_class_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     assert len(ids) == len(set(ids)) == n  # none lost, none duplicated
     for record in done:  # each story is the answer to its own prompt
         assert re.search(rf"seed {record.seed}\b", record.text), record.text
-    for record in failed:
-        assert record.meta["error"].startswith(f"gave up after {retries + 1} attempts")
+    for record in failed:  # the backend's retries ran out, or the server's 200 held no story (a failure too)
+        served = log.requests[record.seed][-1][1]
+        if served in EMPTY_CONTENT:
+            assert record.meta["error"] == EMPTY_ANSWER and "generate.empty" in record.flags
+        else:
+            assert record.meta["error"].startswith(f"gave up after {retries + 1} attempts")
     counts = log.counts()
     assert set(FAULTS) <= set(counts), counts  # every fault class was injected
     assert log.max_in_flight <= concurrency  # no retry storm past the cap

@@ -22,12 +22,33 @@ from synthloop.store.texts import read_texts
 from synthloop.vocab import load_vocabulary
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-KEYS = ["run", "run.n", "run.seed", "vocab.path", "backend", "backend.name", "backend.options", "recipe.name",
-        "generate.shard_size", "generate.max_attempts", "curate.order", "curate.filters.vocab", "guard.window",
-        "guard.action", "nonsense", "run.n.deeper"]  # fmt: skip
+KEYS = [
+    "run",
+    "run.n",
+    "run.seed",
+    "vocab.path",
+    "backend",
+    "backend.name",
+    "backend.options",
+    "recipe.name",
+    "generate.shard_size",
+    "generate.max_attempts",
+    "curate.order",
+    "curate.filters.vocab",
+    "guard.window",
+    "guard.action",
+    "nonsense",
+    "run.n.deeper",
+]
 ODD = st.sampled_from(["[", "]", "{", "'x'", '"', "=", "inf"])
-VALUES = st.one_of(st.integers(-(10**12), 10**12), st.floats(allow_nan=True), st.text(max_size=20), st.booleans(),
-                   st.lists(st.integers(), max_size=3), ODD)  # fmt: skip
+VALUES = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
+    ODD,
+)
 
 
 def one_line(error: Exception) -> None:
@@ -90,10 +111,42 @@ def test_any_dataset_file_reads_or_is_a_user_error(tmp_path: Path, data: bytes, 
         one_line(error)
 
 
-ARGV_PARTS = st.sampled_from(["generate", "curate", "report", "train", "review", "collapse", "eval", "sample",
-                              "vocab", "show", "tokenizer", "--in", "--out", "-n", "--set", "--config", "--preset",
-                              "--model", "--real", "-1", "0", "abc", "/nonexistent/x", "run.n=0", "=", "--help-me",
-                              "add-user", "apply", "--format", "csv", "--regimes", "mix:9"])  # fmt: skip
+ARGV_PARTS = st.sampled_from(
+    [
+        "generate",
+        "curate",
+        "report",
+        "train",
+        "review",
+        "collapse",
+        "eval",
+        "sample",
+        "vocab",
+        "show",
+        "tokenizer",
+        "--in",
+        "--out",
+        "-n",
+        "--set",
+        "--config",
+        "--preset",
+        "--model",
+        "--real",
+        "-1",
+        "0",
+        "abc",
+        "/nonexistent/x",
+        "run.n=0",
+        "=",
+        "--help-me",
+        "add-user",
+        "apply",
+        "--format",
+        "csv",
+        "--regimes",
+        "mix:9",
+    ]
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -119,19 +172,43 @@ def curate_step():  # type: ignore[no-untyped-def]
 
     cfg = load_config(None)
     context = {"vocabulary": load_vocabulary(None), "sample_texts": ["Once upon a time there was a cat."] * 3}
-    return CurateStep(build_filters(cfg.model_copy(update={"curate": cfg.curate.model_copy(
-        update={"order": [o for o in cfg.curate.order if o != "decontam"]})}), context))  # fmt: skip
+    return CurateStep(
+        build_filters(
+            cfg.model_copy(
+                update={
+                    "curate": cfg.curate.model_copy(update={"order": [o for o in cfg.curate.order if o != "decontam"]})
+                }
+            ),
+            context,
+        )
+    )
 
 
-TEXTS = st.one_of(st.text(max_size=2000), st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
-                  st.sampled_from(["", " ", "\x00" * 50, "a" * 100_000, "😀" * 500, "\u202e\u200b" * 40,
-                                   "word " * 20_000, "\n\n\n", "<script>alert(1)</script>"]))  # fmt: skip
+TEXTS = st.one_of(
+    st.text(max_size=2000),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00" * 50,
+            "a" * 100_000,
+            "😀" * 500,
+            "\u202e\u200b" * 40,
+            "word " * 20_000,
+            "\n\n\n",
+            "<script>alert(1)</script>",
+        ]
+    ),
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(TEXTS, min_size=1, max_size=5))
 def test_curation_never_crashes_on_any_text(curate_step, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    records = [Record(id=f"f{i}", text=t, words={"noun": "cat", "verb": "run", "adjective": "big"},
-                      finish_reason="stop") for i, t in enumerate(texts)]  # fmt: skip
+    records = [
+        Record(id=f"f{i}", text=t, words={"noun": "cat", "verb": "run", "adjective": "big"}, finish_reason="stop")
+        for i, t in enumerate(texts)
+    ]
     out = list(curate_step.run(records))
     assert len(out) == len(records) and all(r.meta.get("curation") in ("kept", "excluded") for r in out)

@@ -42,9 +42,21 @@ def test_disk_full_and_read_only_output(tmp_path: Path) -> None:
     (tmp_path / "script.sh").write_text(SCRIPT)
     config = scripted_config(tmp_path, n=10)
     result = subprocess.run(
-        ["unshare", "-rm", "sh", str(tmp_path / "script.sh"), str(tmp_path / "mnt"), str(tmp_path / "host"),
-         str(config), sys.executable], capture_output=True, text=True, env=cli_env(), timeout=300,
-    )  # fmt: skip
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            str(tmp_path / "script.sh"),
+            str(tmp_path / "mnt"),
+            str(tmp_path / "host"),
+            str(config),
+            sys.executable,
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+    )
     assert "first=0" in result.stdout and "full=2" in result.stdout and "readonly=2" in result.stdout, result
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2 and all(line.startswith("synthloop: error: ") for line in errors), result.stderr

@@ -55,14 +55,29 @@ def test_report_renders_in_headless_chromium(curated: Path, tmp_path: Path) -> N
     from playwright.sync_api import sync_playwright
 
     out = tmp_path / "report"
-    result = run_cli("report", "--in", str(curated), "--out", str(out), "--reference",
-                     str(SHARED / "corpora" / "tinystories_sample.jsonl"))  # fmt: skip
+    result = run_cli(
+        "report",
+        "--in",
+        str(curated),
+        "--out",
+        str(out),
+        "--reference",
+        str(SHARED / "corpora" / "tinystories_sample.jsonl"),
+    )
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])  # fmt: skip
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--headless",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto((out / "index.html").as_uri())
         images = page.locator("img")

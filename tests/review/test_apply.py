@@ -89,16 +89,20 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         (["review", "--in", str(tmp_path / "plain")], "not a synthloop dataset"),
         (["review", "add-user", "ann", "--in", str(dataset)], "already exists"),
         (["review", "add-user", "bad name!", "--in", str(dataset)], "expected 1-64 letters"),
-        (["review", "add-user", "--in", str(dataset)], "usage: synthloop review add-user NAME"),
-        (["review", "frobnicate", "--in", str(dataset)], "expected one of serve, add-user"),
-        (["review", "apply", "--in", str(dataset)], "--out is required"),
+        (["review", "add-user", "--in", str(dataset)], "the following arguments are required: NAME"),
+        (["review", "frobnicate", "--in", str(dataset)], "argument ACTION: invalid choice: 'frobnicate'"),
+        (["review", "apply", "--in", str(dataset)], "the following arguments are required: --out"),
         (["review", "apply", "--in", str(dataset), "--out", str(dataset)], "must differ from --in"),
-        (["review", "apply", "--in", str(dataset), "--out", str(tmp_path / "o"), "--on-conflict", "coin"],
-         "--on-conflict: expected one of"),
-        (["review", "export", "--in", str(dataset), "--out", str(tmp_path / "x"), "--format", "csv"],
-         "--format: expected one of jsonl, argilla"),
+        (
+            ["review", "apply", "--in", str(dataset), "--out", str(tmp_path / "o"), "--on-conflict", "coin"],
+            "argument --on-conflict: invalid choice: 'coin'",
+        ),
+        (
+            ["review", "export", "--in", str(dataset), "--out", str(tmp_path / "x"), "--format", "csv"],
+            "argument --format: invalid choice: 'csv'",
+        ),
         (["review", "stats", "--in", str(make_dataset(tmp_path / "fresh"))], "no review database"),
-    ]  # fmt: skip
+    ]
     for args, message in cases:
         result = run_cli(*args)
         assert result.returncode == 2, (args, result.stderr)

@@ -17,8 +17,14 @@ from synthloop.store.dataset import Dataset
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def test_review_session_in_chromium_flows_back_into_the_data(tmp_path: Path) -> None:
@@ -82,12 +88,20 @@ def test_review_session_in_chromium_flows_back_into_the_data(tmp_path: Path) -> 
         rows = db.execute("SELECT item_id, reviewer, action, reason, text, tags FROM decisions ORDER BY id").fetchall()
         audit = db.execute("SELECT event, item_id FROM audit WHERE reviewer = 'alice' ORDER BY id").fetchall()
     assert [(r[0], r[2], r[3]) for r in rows] == [
-        ("item006", "reject", "unsafe"), ("item005", "accept", None), ("item004", "reject", "incoherent"),
-        ("item003", "edit", None), ("item003", "tag", None),
-    ]  # fmt: skip
+        ("item006", "reject", "unsafe"),
+        ("item005", "accept", None),
+        ("item004", "reject", "incoherent"),
+        ("item003", "edit", None),
+        ("item003", "tag", None),
+    ]
     assert rows[3][4] == "Tom ran after the red ball. He was happy." and rows[4][5] == '["short", "nice"]'
-    assert [a[0] for a in audit] == ["decision.reject", "decision.accept", "decision.reject", "decision.edit",
-                                     "decision.tag"]  # fmt: skip
+    assert [a[0] for a in audit] == [
+        "decision.reject",
+        "decision.accept",
+        "decision.reject",
+        "decision.edit",
+        "decision.tag",
+    ]
 
     out = tmp_path / "reviewed"
     result = run_cli("review", "apply", "--in", str(dataset), "--out", str(out))

@@ -28,8 +28,14 @@ def bearer(token: str) -> dict[str, str]:
 
 def test_missing_or_bad_token_is_401(server) -> None:  # type: ignore[no-untyped-def]
     url, _, _ = server
-    for method, path in [("GET", "/"), ("GET", "/q/random/0"), ("GET", "/api/stats"), ("GET", "/api/items/item000"),
-                         ("POST", "/items/item000/decisions"), ("POST", "/api/items/item000/decisions")]:  # fmt: skip
+    for method, path in [
+        ("GET", "/"),
+        ("GET", "/q/random/0"),
+        ("GET", "/api/stats"),
+        ("GET", "/api/items/item000"),
+        ("POST", "/items/item000/decisions"),
+        ("POST", "/api/items/item000/decisions"),
+    ]:
         for headers in ({}, bearer("wrong-token")):
             response = httpx.request(method, url + path, headers=headers, data={"action": "accept"})
             assert response.status_code == 401, (method, path, headers)
@@ -54,15 +60,18 @@ def test_csrf_is_required_for_cookie_sessions(server) -> None:  # type: ignore[n
         assert client.post("/api/items/item000/decisions", json={"action": "accept"}).status_code == 403
 
 
-@pytest.mark.parametrize(("body", "status", "message"), [
-    ({"action": "delete"}, 400, "field 'action'"),
-    ({"action": "reject"}, 400, "field 'reason'"),
-    ({"action": "reject", "reason": "other"}, 400, "needs a note"),
-    ({"action": "edit", "text": "   "}, 400, "non-empty story text"),
-    ({"action": "tag"}, 400, "at least one tag"),
-    ({"action": "accept", "seen": "yesterday"}, 400, "field 'seen'"),
-    ({"action": "edit", "text": "x" * 20_001}, 400, "at most 20000"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"action": "delete"}, 400, "field 'action'"),
+        ({"action": "reject"}, 400, "field 'reason'"),
+        ({"action": "reject", "reason": "other"}, 400, "needs a note"),
+        ({"action": "edit", "text": "   "}, 400, "non-empty story text"),
+        ({"action": "tag"}, 400, "at least one tag"),
+        ({"action": "accept", "seen": "yesterday"}, 400, "field 'seen'"),
+        ({"action": "edit", "text": "x" * 20_001}, 400, "at most 20000"),
+    ],
+)
 def test_bad_decisions_get_a_clear_4xx(server, body, status, message) -> None:  # type: ignore[no-untyped-def]
     url, tokens, _ = server
     response = httpx.post(f"{url}/api/items/item001/decisions", json=body, headers=bearer(tokens["r1"]))
@@ -122,8 +131,11 @@ def test_ten_concurrent_reviewers_lose_nothing(server) -> None:  # type: ignore[
         with httpx.Client(base_url=url, headers=bearer(tokens[name]), timeout=60) as client:
             for round_ in range(3):
                 for index, item in enumerate(items):
-                    body = ({"action": "reject", "reason": "incoherent"} if (index + int(name[1:]) + round_) % 3 == 0
-                            else {"action": "accept"})  # fmt: skip
+                    body = (
+                        {"action": "reject", "reason": "incoherent"}
+                        if (index + int(name[1:]) + round_) % 3 == 0
+                        else {"action": "accept"}
+                    ) | {"key": f"{name}-{round_}-{item}"}
                     response = client.post(f"/api/items/{item}/decisions", json=body)
                     assert response.status_code == 201, response.text
                     ids.append(response.json()["id"])
@@ -134,8 +146,10 @@ def test_ten_concurrent_reviewers_lose_nothing(server) -> None:  # type: ignore[
     assert len(returned) == len(set(returned)) == 10 * 3 * 7
     with sqlite3.connect(dataset / "review" / "review.sqlite") as db:
         stored = {row[0] for row in db.execute("SELECT id FROM decisions WHERE reviewer LIKE 'r%'")}
-        audited = {row[0] for row in db.execute("SELECT json_extract(detail, '$.decision') FROM audit "
-                                                "WHERE event LIKE 'decision.%'")}  # fmt: skip
+        audited = {
+            row[0]
+            for row in db.execute("SELECT json_extract(detail, '$.decision') FROM audit WHERE event LIKE 'decision.%'")
+        }
     assert set(returned) <= stored and set(returned) <= audited
     stats = httpx.get(f"{url}/api/stats", headers=bearer(tokens["r0"])).json()
     assert stats["items_double_reviewed"] == 7 and stats["conflicts"] == 7 and len(stats["pairs"]) == 45

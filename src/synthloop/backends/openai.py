@@ -26,14 +26,16 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 class OpenAIOptions(SamplingOptions):
     # One server, or several serving the same model: each prompt goes to base_url[seed % len] (spreads the load of
     # one process, or of many Ray workers, over the servers; a retry goes to the same server).
-    base_url: str | list[str] = "http://127.0.0.1:8080/v1"
-    model: str = "default"
-    api_key_env: str = "OPENAI_API_KEY"  # name of the environment variable holding the key (may be unset)
-    concurrency: int = Field(8, ge=1, le=1024)  # requests in flight at once
-    timeout_s: float = Field(120.0, gt=0)  # per request
-    max_retries: int = Field(5, ge=0, le=50)
-    backoff_s: float = Field(0.5, ge=0)  # first backoff; doubles each retry, with full jitter
-    max_retry_after_s: float = Field(60.0, ge=0)  # never sleep longer than this for one Retry-After
+    base_url: str | list[str] = Field(
+        "http://127.0.0.1:8080/v1", description="the server, or several serving the same model"
+    )
+    model: str = Field("default", description="the model name sent with each request")
+    api_key_env: str = Field("OPENAI_API_KEY", description="the environment variable holding the key (may be unset)")
+    concurrency: int = Field(8, ge=1, le=1024, description="requests in flight at once")
+    timeout_s: float = Field(120.0, gt=0, description="seconds per request")
+    max_retries: int = Field(5, ge=0, le=50, description="retries of a transient failure before the prompt fails")
+    backoff_s: float = Field(0.5, ge=0, description="first backoff (s); doubles each retry, with full jitter")
+    max_retry_after_s: float = Field(60.0, ge=0, description="never sleep longer than this for one Retry-After (s)")
 
 
 class RetryableError(Exception):
@@ -42,73 +44,68 @@ class RetryableError(Exception):
         self.retry_after = retry_after
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(Backend[OpenAIOptions]):
     name = "openai"
-    Options = OpenAIOptions
-
-    @property
-    def _opts(self) -> OpenAIOptions:
-        assert isinstance(self.options, OpenAIOptions)
-        return self.options
+    non_content = frozenset(
+        {"base_url", "api_key_env", "concurrency", "timeout_s", "max_retries", "backoff_s", "max_retry_after_s"}
+    )
 
     @property
     def model_name(self) -> str:
-        return self._opts.model
+        return self.options.model
 
     def _headers(self) -> dict[str, str]:
-        key = os.environ.get(self._opts.api_key_env, "")
+        key = os.environ.get(self.options.api_key_env, "")
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def check(self) -> None:
         for base in self.urls():
             try:
                 httpx.get(
-                    base.rstrip("/") + "/models", headers=self._headers(), timeout=min(self._opts.timeout_s, 10.0)
+                    base.rstrip("/") + "/models", headers=self._headers(), timeout=min(self.options.timeout_s, 10.0)
                 )
             except httpx.HTTPError as error:
                 raise UserError(f"backend.options.base_url: cannot reach {base} ({error})") from error
 
     def urls(self) -> list[str]:
-        urls = [self._opts.base_url] if isinstance(self._opts.base_url, str) else list(self._opts.base_url)
+        urls = [self.options.base_url] if isinstance(self.options.base_url, str) else list(self.options.base_url)
         if not urls:
             raise UserError("backend.options.base_url: give at least one server URL")
         return urls
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
-        return asyncio.run(self._generate_all(prompts, options or self.options))
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
+        return asyncio.run(self._generate_all(prompts))
 
-    async def _generate_all(self, prompts: list[Prompt], options: SamplingOptions) -> list[Completion]:
-        limits = httpx.Limits(max_connections=self._opts.concurrency)
-        semaphore = asyncio.Semaphore(self._opts.concurrency)
-        timeout = httpx.Timeout(self._opts.timeout_s)
+    async def _generate_all(self, prompts: list[Prompt]) -> list[Completion]:
+        limits = httpx.Limits(max_connections=self.options.concurrency)
+        semaphore = asyncio.Semaphore(self.options.concurrency)
+        timeout = httpx.Timeout(self.options.timeout_s)
         async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=self._headers()) as client:
-            return list(await asyncio.gather(*(self._one(client, semaphore, p, options) for p in prompts)))
+            return list(await asyncio.gather(*(self._one(client, semaphore, p) for p in prompts)))
 
-    async def _one(
-        self, client: httpx.AsyncClient, semaphore: asyncio.Semaphore, prompt: Prompt, options: SamplingOptions
-    ) -> Completion:
-        body = self.request_body(prompt, options)
+    async def _one(self, client: httpx.AsyncClient, semaphore: asyncio.Semaphore, prompt: Prompt) -> Completion:
+        body = self.request_body(prompt)
         servers = self.urls()
         url = servers[prompt.seed % len(servers)].rstrip("/") + "/chat/completions"
         last_error = ""
         started = time.perf_counter()
-        for attempt in range(self._opts.max_retries + 1):
+        for attempt in range(self.options.max_retries + 1):
             try:
                 async with semaphore:
                     return await self._request(client, url, body, started)
             except RetryableError as error:
                 last_error = str(error)
-                if attempt == self._opts.max_retries:
+                if attempt == self.options.max_retries:
                     break
                 await asyncio.sleep(self._delay(attempt, error.retry_after))
-        reason = f"gave up after {self._opts.max_retries + 1} attempts: {last_error}"
+        reason = f"gave up after {self.options.max_retries + 1} attempts: {last_error}"
         return Completion.failed(reason, self.model_name, time.perf_counter() - started)
 
-    def request_body(self, prompt: Prompt, options: SamplingOptions) -> dict[str, Any]:
+    def request_body(self, prompt: Prompt) -> dict[str, Any]:
         """The chat-completions request for one prompt (the batch backend sends the same body in its JSONL)."""
-        sampling = options.sampling()
+        sampling = self.options.sampling()
         return {
-            "model": self._opts.model,
+            "model": self.options.model,
             "messages": prompt.messages,
             "temperature": sampling["temperature"],
             "top_p": sampling["top_p"],
@@ -122,8 +119,8 @@ class OpenAIBackend(Backend):
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, self._opts.max_retry_after_s)
-        return random.uniform(0, self._opts.backoff_s * (2**attempt))
+            return min(retry_after, self.options.max_retry_after_s)
+        return random.uniform(0, self.options.backoff_s * (2**attempt))
 
     async def _request(self, client: httpx.AsyncClient, url: str, body: dict[str, Any], started: float) -> Completion:
         try:
@@ -144,8 +141,6 @@ class OpenAIBackend(Backend):
             text = choice["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise RetryableError(f"malformed response body: {error!r}") from error
-        if not text.strip():  # an empty completion is a failure, never a story
-            return Completion.failed("empty completion", self.model_name, time.perf_counter() - started)
         usage = payload.get("usage") or {}
         return Completion(
             text=text,

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import Field
 
-from synthloop.backends.base import Completion, Prompt, SamplingOptions
+from synthloop.backends.base import Completion, Prompt
 from synthloop.backends.batch_client import TERMINAL, BatchClient
 from synthloop.backends.batch_journal import (
     COLLECTED,
@@ -40,11 +40,13 @@ ENDPOINT = "/v1/chat/completions"
 
 
 class OpenAIBatchOptions(OpenAIOptions):
-    completion_window: str = "24h"  # the only window OpenAI offers
-    poll_s: float = Field(10.0, gt=0)  # first wait between status checks; grows 1.5x per check
-    max_poll_s: float = Field(300.0, gt=0)  # longest wait between two checks
-    deadline_s: float | None = Field(26 * 3600.0, gt=0)  # a batch unfinished this long after submission stops the run
-    max_resubmits: int = Field(2, ge=0, le=20)  # new batches for failed/expired requests, per request
+    completion_window: str = Field("24h", description="the batch's completion window (OpenAI offers only 24h)")
+    poll_s: float = Field(10.0, gt=0, description="first wait between status checks (s); grows 1.5x per check")
+    max_poll_s: float = Field(300.0, gt=0, description="longest wait between two checks (s)")
+    deadline_s: float | None = Field(
+        26 * 3600.0, gt=0, description="a batch unfinished this long (s) after submission stops the run"
+    )
+    max_resubmits: int = Field(2, ge=0, le=20, description="new batches for failed/expired requests, per request")
 
 
 def custom_id(prompt: Prompt) -> str:
@@ -54,18 +56,21 @@ def custom_id(prompt: Prompt) -> str:
 class OpenAIBatchBackend(OpenAIBackend):
     name = "openai-batch"
     Options = OpenAIBatchOptions
+    options: OpenAIBatchOptions
+    non_content = OpenAIBackend.non_content | {
+        "completion_window",
+        "poll_s",
+        "max_poll_s",
+        "deadline_s",
+        "max_resubmits",
+    }
     uses_batch_api = True  # cost accounting applies the price table's batch discount
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: OpenAIBatchOptions) -> None:
         super().__init__(options)
         self.folder: Path | None = None
         self.journal: BatchJournal | None = None
         self.client: BatchClient | None = None
-
-    @property
-    def _batch(self) -> OpenAIBatchOptions:
-        assert isinstance(self.options, OpenAIBatchOptions)
-        return self.options
 
     def urls(self) -> list[str]:
         urls = super().urls()
@@ -94,16 +99,16 @@ class OpenAIBatchBackend(OpenAIBackend):
         if self.journal is None:
             self.journal = BatchJournal(self.folder)
         if self.client is None:
-            o = self._batch
+            o = self.options
             self.client = BatchClient(
                 self.urls()[0], self._headers(), o.timeout_s, o.max_retries, o.backoff_s, o.max_retry_after_s
             )
         return self.journal, self.client
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
         journal, client = self._setup()
         journal.cache.clear()  # parsed results of the batches this call reads, not of the whole run
-        bodies = {custom_id(p): self.request_body(p, options or self.options) for p in prompts}
+        bodies = {custom_id(p): self.request_body(p) for p in prompts}
         final: dict[str, Completion] = {}
         while len(final) < len(bodies):
             submit, waiting = self._sort(journal, bodies, final)
@@ -135,7 +140,7 @@ class OpenAIBatchBackend(OpenAIBackend):
                 outcome = journal.outcomes(state.key)[cid]
                 if "error" not in outcome:
                     final[cid] = self._completion(outcome, state)
-                elif journal.rounds.get(cid, 0) > self._batch.max_resubmits:
+                elif journal.rounds.get(cid, 0) > self.options.max_resubmits:
                     reason = f"batch {state.batch_id}: {outcome['error']} (after {journal.rounds[cid]} batches)"
                     final[cid] = Completion.failed(reason, self.model_name)
                 else:
@@ -174,7 +179,7 @@ class OpenAIBatchBackend(OpenAIBackend):
         if state.status == UPLOADED:
             assert state.input_file_id is not None
             batch = client.find_or_create(
-                state.input_file_id, ENDPOINT, self._batch.completion_window, {"synthloop_batch": key}
+                state.input_file_id, ENDPOINT, self.options.completion_window, {"synthloop_batch": key}
             )
             state.batch_id, state.status, state.submitted_at = str(batch["id"]), str(batch["status"]), time.time()
             journal.save(state)
@@ -187,11 +192,11 @@ class OpenAIBatchBackend(OpenAIBackend):
 
     def _wait(self, journal: BatchJournal, client: BatchClient, state: BatchState) -> dict[str, Any]:
         assert state.batch_id is not None
-        delay = self._batch.poll_s
+        delay = self.options.poll_s
         batch = client.retrieve(state.batch_id)
         while batch["status"] not in TERMINAL:
             age = time.time() - (state.submitted_at or time.time())
-            deadline = self._batch.deadline_s
+            deadline = self.options.deadline_s
             if deadline is not None and age > deadline:
                 raise UserError(
                     f"openai-batch: batch {state.batch_id} is still {batch['status']} {age:.0f} s after it was "
@@ -199,7 +204,7 @@ class OpenAIBatchBackend(OpenAIBackend):
                     "and rerun the same command to keep waiting for it"
                 )
             time.sleep(delay)
-            delay = min(delay * 1.5, self._batch.max_poll_s)
+            delay = min(delay * 1.5, self.options.max_poll_s)
             batch = client.retrieve(state.batch_id)
         return batch
 

@@ -22,17 +22,22 @@ from typing import Any, Literal
 from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
-from synthloop.backends.embedded import MODEL_NAME, default_model_path
+from synthloop.backends.embedded import MODEL_NAME, SHIPPED_MODEL, default_model_path
 from synthloop.errors import UserError
+from synthloop.plugins import Requirement
 
 
 class TransformersOptions(SamplingOptions):
-    model_path: Path | None = None  # HF model folder or .gguf file; None: the embedded SmolLM2 GGUF
-    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: cuda when available
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bfloat16 on cuda, float32 on cpu
-    micro_batch: int = Field(64, ge=1)  # prompts per generate() call on the device
-    repeat_last_n: int = Field(64, ge=0)  # llama.cpp's default penalty window (tokens)
-    compile: bool = False  # torch.compile the forward pass (CUDA; pays a warm-up)
+    model_path: Path | None = Field(
+        None, description="an HF model folder or .gguf file; None: the embedded SmolLM2 GGUF"
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on cuda, float32 on cpu"
+    )
+    micro_batch: int = Field(64, ge=1, description="prompts per generate() call on the device")
+    repeat_last_n: int = Field(64, ge=0, description="tokens the repeat penalty looks back (llama.cpp's default)")
+    compile: bool = Field(False, description="torch.compile the forward pass (CUDA; pays a warm-up)")
 
 
 def penalize_recent(input_ids: Any, scores: Any, penalty: float, last_n: int) -> Any:
@@ -48,28 +53,28 @@ def penalize_recent(input_ids: Any, scores: Any, penalty: float, last_n: int) ->
     return scores.scatter(1, recent, picked)
 
 
-class TransformersBackend(Backend):
+class TransformersBackend(Backend[TransformersOptions]):
     name = "transformers"
-    Options = TransformersOptions
+    requires = (
+        Requirement("torch", "transformers"),
+        Requirement("transformers", "transformers"),
+        Requirement("gguf", "transformers"),
+        SHIPPED_MODEL,
+    )
 
-    def __init__(self, options: SamplingOptions) -> None:
+    def __init__(self, options: TransformersOptions) -> None:
         super().__init__(options)
         self._model: Any = None
         self._tokenizer: Any = None
         self._device = "cpu"
 
     @property
-    def _opts(self) -> TransformersOptions:
-        assert isinstance(self.options, TransformersOptions)
-        return self.options
-
-    @property
     def model_name(self) -> str:
-        path = self._opts.model_path
+        path = self.options.model_path
         return MODEL_NAME if path is None else Path(path).name.removesuffix(".gguf")
 
     def model_path(self) -> Path:
-        path = self._opts.model_path or default_model_path()
+        path = self.options.model_path or default_model_path()
         if path is None:
             raise UserError(
                 "transformers backend: no model given and the embedded GGUF is not installed; set "
@@ -83,15 +88,8 @@ class TransformersBackend(Backend):
         return path
 
     def check(self) -> None:
-        import importlib.util
-
         path = self.model_path()
-        missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
-        if path.suffix == ".gguf" and importlib.util.find_spec("gguf") is None:
-            missing.append("gguf")
-        if missing:
-            needed = ", ".join(missing)
-            raise UserError(f"the transformers backend needs {needed}: pip install 'synthloop[transformers]'")
+        self.require(skip=(SHIPPED_MODEL.module,) + (() if path.suffix == ".gguf" else ("gguf",)))
 
     def _load(self) -> None:
         if self._model is not None:
@@ -101,7 +99,7 @@ class TransformersBackend(Backend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        opts = self._opts
+        opts = self.options
         self._device = "cuda" if opts.device == "auto" and torch.cuda.is_available() else opts.device
         if self._device == "auto":
             self._device = "cpu"
@@ -120,11 +118,11 @@ class TransformersBackend(Backend):
         if opts.compile and self._device == "cuda":
             self._model.forward = torch.compile(self._model.forward, dynamic=True)
 
-    def generate(self, prompts: list[Prompt], options: SamplingOptions | None = None) -> list[Completion]:
+    def generate(self, prompts: list[Prompt]) -> list[Completion]:
         self._load()
-        sampling = (options or self.options).sampling()
+        sampling = self.options.sampling()
         completions: list[Completion] = []
-        step = self._opts.micro_batch
+        step = self.options.micro_batch
         for start in range(0, len(prompts), step):
             completions.extend(self._generate_micro_batch(prompts[start : start + step], sampling))
         return completions
@@ -139,7 +137,7 @@ class TransformersBackend(Backend):
         ]
         encoded = self._tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         encoded = {k: v.to(self._device) for k, v in encoded.items()}
-        penalty, last_n = sampling["repeat_penalty"], self._opts.repeat_last_n
+        penalty, last_n = sampling["repeat_penalty"], self.options.repeat_last_n
 
         class RecentRepeatPenalty(LogitsProcessor):
             def __call__(self, input_ids: Any, scores: Any) -> Any:

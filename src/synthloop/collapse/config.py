@@ -16,7 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from synthloop.arguments import SEED_MAX
 from synthloop.errors import UserError
+from synthloop.train.config import MIN_VOCAB, preset_shape
 
 REGIME_NAMES = ("replace", "accumulate", "accumulate-scaled", "mix")
 VERIFIERS = ("curate", "form")  # +curate: form filters and the quality model; +form: the form filters alone
@@ -29,19 +31,20 @@ class LabConfig(BaseModel):
     out: Path
     generations: int = Field(6, ge=1, le=50)  # generation 0 plus this many - 1 retrained on model output
     regimes: list[str] = ["replace", "accumulate", "mix:0.1"]
-    documents: int = Field(2000, ge=10)  # real training documents; each generation samples as many
-    document_words: int = Field(90, ge=10)  # real stories are cut into documents of about this many words
+    documents: int = Field(2000, ge=10, le=10_000_000)  # real training documents; each generation samples as many
+    document_words: int = Field(90, ge=10, le=100_000)  # real stories are cut into documents of about this many words
     held_out_fraction: float = Field(0.1, gt=0, lt=0.5)  # of the real stories, kept aside for perplexity
     preset: str = "collapse-cpu"
-    vocab_size: int = Field(2048, ge=260)
-    steps: int = Field(250, ge=1)  # training steps per generation
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(2e-3, gt=0)
-    temperature: float = Field(1.0, gt=0)  # 1.0 with no top-k: plain ancestral sampling (Shumailov et al.)
-    top_k: int | None = Field(None, ge=1)
-    sample_tokens: int = Field(127, ge=8)
-    seed: int = 0
-    threads: int | None = Field(None, ge=1)
+    vocab_size: int = Field(2048, ge=MIN_VOCAB, le=65535)
+    steps: int = Field(250, ge=1, le=100_000_000)  # training steps per generation
+    batch_size: int = Field(32, ge=1, le=65_536)
+    learning_rate: float = Field(2e-3, gt=0, le=10)
+    temperature: float = Field(1.0, gt=0, le=100)  # 1.0 with no top-k: plain ancestral sampling (Shumailov et al.)
+    top_k: int | None = Field(None, ge=1, le=65535)
+    sample_tokens: int = Field(127, ge=8, le=65_536)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    threads: int | None = Field(None, ge=1, le=4096)
+
     # Verification ("+curate", "+form" regimes). The filters come from a synthloop config's [curate] and [vocab]
     # sections (None: the built-in defaults, the same thresholds configs/tinystories.toml sets), with these options
     # on top. Which filters and why: README "Does verification prevent collapse?" and benchmarks/collapse_verifiers.py.
@@ -55,7 +58,13 @@ class LabConfig(BaseModel):
     # "+curate": the quality model drops what scores below the share `quality_keeps_real` of the real training
     # documents reach (its own threshold, 0.954, is set on TinyStories stories and keeps 10 % of the real documents).
     quality_keeps_real: float = Field(0.9, gt=0, lt=1)
-    oversample_cap: float = Field(5.0, ge=1)  # at most this many x `documents` samples drawn per generation
+    oversample_cap: float = Field(5.0, ge=1, le=1000)  # at most this many x `documents` samples drawn per generation
+
+    @field_validator("preset")
+    @classmethod
+    def known_preset(cls, preset: str) -> str:
+        preset_shape(preset)  # a training preset (synthloop/train/config.py)
+        return preset
 
     @field_validator("regimes")
     @classmethod

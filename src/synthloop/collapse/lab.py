@@ -10,7 +10,7 @@ out for perplexity). Each later generation k trains a fresh model, from the same
   mix:f              the corpus sampled from generation k-1 plus f x its size in real documents
 and then samples its own corpus. "+curate" / "+quality" after a regime verifies each generation's samples first
 (collapse/verify.py): the next generation trains on `documents` kept samples, drawn in as many rounds as needed.
-Each generation's samples also get the live guard's verdict against the real documents (collapse/guard.py).
+Each generation's samples also get the live guard's verdict against the real documents (generate/guard.py).
 Every generation's folder holds its training set, model, samples and metrics; `metrics.json` is written last
 (atomically) and marks the generation done, so a killed lab resumes at the first unfinished generation (training
 itself resumes from its checkpoint, verification from its last complete round).
@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from synthloop.collapse.config import LabConfig, parse_regime
-from synthloop.collapse.indicators import Reference, indicators
 from synthloop.collapse.verify import KEPT_FILE, Verifier, verify
 from synthloop.errors import UserError
+from synthloop.metrics.collapse import Reference, indicators
 from synthloop.records import stable_id
 from synthloop.store.atomic import atomic_write_text
+from synthloop.store.jsonl import read_jsonl
 from synthloop.store.texts import read_texts
 
 SAMPLE_PERPLEXITY_LIMIT = 1000  # samples scored under the generation-0 model (for the histograms)
@@ -57,7 +58,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for _, row in read_jsonl(path)]
 
 
 def sample_rows(texts: list[str], generation: int, regime: str) -> list[dict[str, Any]]:
@@ -248,7 +249,7 @@ class Lab:
         """The live guard's verdict on these samples against the real training documents: the samples come from one
         model, so one check, over the newest `window` of them (the [guard] window, 500 by default) against a
         same-size sample of the real documents, as the guard's last check of a run; it is kept in guard.json."""
-        from synthloop.collapse.guard import CollapseGuard
+        from synthloop.generate.guard import CollapseGuard
         from synthloop.records import Record
 
         texts = [t for t in samples if t.strip()]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from synthloop.collapse.config import LabConfig
+from synthloop.curate.base import FilterContext
 from synthloop.curate.step import KEPT, CurateStep
 from synthloop.errors import UserError
 from synthloop.records import Record, stable_id
@@ -54,7 +55,7 @@ class Verifier:
             self.threshold = real_quantile_threshold(real, cfg.quality_keeps_real, filters["quality"])
             filters["quality"] = filters["quality"] | {"mode": "filter", "threshold": self.threshold}
         curate = main.curate.model_copy(update={"order": order, "filters": filters})
-        context = {"vocabulary": load_vocabulary(main.vocab.path), "sample_texts": real}
+        context = FilterContext(vocabulary=load_vocabulary(main.vocab.path), sample_texts=real)
         built = per_story_filters(main.model_copy(update={"curate": curate}), context)
         skipped = [n for n in order if n not in {f.name for f in built}]
         if skipped:  # dedup stages judge a whole run, not one sample

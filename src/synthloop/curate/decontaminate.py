@@ -7,25 +7,26 @@ JSON-lines file (field `text`, `prompt` or `story`) or a plain text file with on
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView, ngrams, normalize
 from synthloop.errors import UserError
 from synthloop.records import Record
+from synthloop.store.jsonl import read_jsonl, split_lines
 
 TEXT_FIELDS = ("text", "prompt", "story")
 
 
 class DecontaminateOptions(FilterOptions):
-    eval_set: Path | None = None  # None: the stage does nothing
-    ngram: int = Field(10, ge=3, le=50)
-    max_overlap: float = Field(0.5, gt=0, le=1)
+    eval_set: Path | None = Field(
+        None, description="evaluation items (JSONL) stories must not overlap; None: the stage is off"
+    )
+    ngram: int = Field(10, ge=3, le=50, description="words per n-gram compared with the evaluation set")
+    max_overlap: float = Field(0.5, gt=0, le=1, description="share of an item's n-grams found in a story that drops it")
 
 
 def read_eval_set(path: Path) -> list[tuple[str, str]]:
@@ -33,21 +34,18 @@ def read_eval_set(path: Path) -> list[tuple[str, str]]:
     if not path.is_file():
         raise UserError(f"{path}: eval set not found")
     items = []
-    lines = path.read_text(encoding="utf-8", errors="strict").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if path.suffix == ".jsonl":
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}: line {number}: invalid JSON ({error.msg})") from error
+    if path.suffix == ".jsonl":
+        for number, row in read_jsonl(path):
             text = next((row[f] for f in TEXT_FIELDS if isinstance(row, dict) and isinstance(row.get(f), str)), None)
             if text is None:
                 raise UserError(f"{path}: line {number}: expected an object with a text, prompt or story field")
             items.append((str(row.get("id", number)), text))
-        else:
-            items.append((str(number), line))
+    else:
+        try:
+            text = path.read_text(encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as error:
+            raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from error
+        items = [(str(number), line) for number, line in enumerate(split_lines(text), start=1) if line.strip()]
     if not items:
         raise UserError(f"{path}: eval set is empty")
     return items
@@ -55,9 +53,8 @@ def read_eval_set(path: Path) -> list[tuple[str, str]]:
 
 class Decontaminate(Filter[DecontaminateOptions]):
     name = "decontam"
-    Options = DecontaminateOptions
 
-    def __init__(self, options: DecontaminateOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: DecontaminateOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         self.index: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self.items: list[tuple[str, int]] = []  # (id, number of distinct n-grams)
@@ -76,8 +73,9 @@ class Decontaminate(Filter[DecontaminateOptions]):
         for gram in set(ngrams(view.plain_words, options.ngram)):
             for item in self.index.get(gram, ()):
                 hits[item] += 1
-        best_item, best = max(((i, n / max(1, self.items[i][1])) for i, n in hits.items()), key=lambda x: x[1],
-                              default=(-1, 0.0))  # fmt: skip
+        best_item, best = max(
+            ((i, n / max(1, self.items[i][1])) for i, n in hits.items()), key=lambda x: x[1], default=(-1, 0.0)
+        )
         self.score(record, "overlap", best)
         if best >= options.max_overlap:
             record.meta["contaminated_by"] = self.items[best_item][0]

@@ -15,14 +15,15 @@ from typing import Any
 
 from synthloop import __version__, plugins
 from synthloop.config import Config, validate_options
-from synthloop.curate.base import Filter
+from synthloop.curate.base import Filter, FilterContext
 from synthloop.curate.stats import compute_stats
 from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
-from synthloop.records import Record, stable_id
+from synthloop.records import NULL_TEXT, Record, stable_id
 from synthloop.store.atomic import atomic_write_text
-from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
+from synthloop.store.claim import claim
+from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
 
 PARTS = ("data", "excluded")
@@ -36,36 +37,51 @@ class CurateResult:
 
 
 def input_vocabulary_path(source: Dataset) -> str | None:
-    config = source.manifest.get("config") or {}
-    path = (config.get("vocab") or {}).get("path")
-    return str(path) if path else None
+    return source.provenance.vocab_path
 
 
-def build_filters(cfg: Config, context: dict[str, Any]) -> list[Filter]:
+def filter_options(cfg: Config) -> list[tuple[type[Filter], Any]]:
+    """Each filter of curate.order with its validated options: what `synthloop run` checks before generating."""
     unknown_options = set(cfg.curate.filters) - set(cfg.curate.order)
     if unknown_options:
         raise UserError(f"curate.filters: options for {sorted(unknown_options)}, which are not in curate.order")
-    built = []
+    checked: list[tuple[type[Filter], Any]] = []
     for name in cfg.curate.order:
         cls = plugins.lookup("filter", name)
-        options = validate_options(cls.Options, cfg.curate.filters.get(name, {}), f"curate.filters.{name}")
-        built.append(cls(options, context))
-    return built
+        checked.append((cls, validate_options(cls.Options, cfg.curate.filters.get(name, {}), f"curate.filters.{name}")))
+    check_order([cls for cls, _ in checked])
+    return checked
 
 
-def per_story_filters(cfg: Config, context: dict[str, Any], leave_out: tuple[str, ...] = ()) -> list[Filter]:
+def check_order(stages: list[type[Filter]]) -> None:
+    """Dedup stages run after every filter (on what the filters kept), so curate.order must say so."""
+    dedup = next((cls for cls in stages if cls.stateful), None)
+    later = next((cls for cls in stages[stages.index(dedup) :] if not cls.stateful), None) if dedup else None
+    if dedup is not None and later is not None:
+        raise UserError(
+            f"curate.order: dedup stage {dedup.name!r} comes before filter {later.name!r}, but dedup "
+            "always runs after the filters; move it after them"
+        )
+
+
+def build_filters(cfg: Config, context: FilterContext) -> list[Filter]:
+    return [cls(options, context) for cls, options in filter_options(cfg)]
+
+
+def per_story_filters(cfg: Config, context: FilterContext, leave_out: tuple[str, ...] = ()) -> list[Filter]:
     """The filters of curate.order that judge one story at a time (not the stateful dedup stages, which need the
     whole run), minus `leave_out`, with their configured options."""
     order = [n for n in cfg.curate.order if n not in leave_out and not plugins.lookup("filter", n).stateful]
     options = {name: value for name, value in cfg.curate.filters.items() if name in order}
-    return build_filters(cfg.model_copy(update={"curate": cfg.curate.model_copy(
-        update={"order": order, "filters": options})}), context)  # fmt: skip
+    return build_filters(
+        cfg.model_copy(update={"curate": cfg.curate.model_copy(update={"order": order, "filters": options})}), context
+    )
 
 
 def per_story_step(cfg: Config, vocabulary: Any, sample_texts: list[str]) -> CurateStep:
     """What a story can be judged by on its own, before the run is complete (per-story filters, without
     decontamination): the coverage sampler's feedback and `synthloop plan` use it."""
-    context = {"vocabulary": vocabulary, "sample_texts": sample_texts}
+    context = FilterContext(vocabulary=vocabulary, sample_texts=sample_texts)
     return CurateStep(per_story_filters(cfg, context, leave_out=("decontam",)))
 
 
@@ -73,14 +89,11 @@ def open_output(out: Path, source: Dataset, settings: dict[str, Any]) -> Dataset
     if out.resolve() == source.root.resolve():
         raise UserError(f"--out {out}: must differ from --in (curation never overwrites its input)")
     fingerprint = stable_id(json.dumps(settings, sort_keys=True))
-    manifest = read_manifest(out) if out.exists() else None
-    if manifest is None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise UserError(f"{out}: exists and holds no synthloop manifest; choose another --out")
-        return Dataset.create(out, {"kind": "curate", "fingerprint": fingerprint, "settings": settings})
-    if manifest.get("kind") != "curate" or manifest.get("fingerprint") != fingerprint:
-        raise UserError(f"{out}: holds another run's data (different input or curate settings); choose a new --out")
-    return Dataset(out, manifest)
+    if claim(out, "curate", settings, MANIFEST_NAME, in_manifest=True):
+        manifest = read_manifest(out)
+        assert manifest is not None
+        return Dataset(out, manifest)
+    return Dataset.create(out, {"kind": "curate", "fingerprint": fingerprint, "settings": settings})
 
 
 def input_shards(source: Dataset) -> Iterator[Shard]:
@@ -92,6 +105,8 @@ def input_shards(source: Dataset) -> Iterator[Shard]:
 def first_texts(source: Dataset, count: int) -> list[str]:
     texts = []
     for record in source.iter_records():
+        if NULL_TEXT in record.flags:
+            continue
         texts.append(record.text)
         if len(texts) >= count:
             break
@@ -106,8 +121,7 @@ def filter_runner(cfg: Config, source_root: str, out_root: str) -> Callable[[Sha
     """On a Ray actor: the per-story filters over one shard, verdicts kept in a prefiltered shard file."""
     source, out = Dataset.open(Path(source_root)), Dataset.open(Path(out_root))
     vocabulary = load_vocabulary(cfg.vocab.path or input_vocabulary_path(source))
-    context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
-    context["out"] = out.root
+    context = FilterContext(vocabulary, first_texts(source, 2000), source, out.root)
     step = CurateStep(per_story_filters(cfg, context), cfg.curate.batch_size)
 
     def run(shard: Shard) -> None:
@@ -129,8 +143,13 @@ def prefilter_with_ray(cfg: Config, source: Dataset, out: Dataset) -> list[Shard
     shards = list(input_shards(source))
     folder = out.part_dir(PREFILTER_PART)
     todo = [s for s in shards if not (folder / shard_name(s.index)).exists() and not marker_path(out, s.index).exists()]
-    map_shards_ray(todo, partial(filter_runner, cfg, str(source.root), str(out.root)), cfg.execute.workers,
-                   cfg.execute.address, on_done=lambda index: None)  # fmt: skip
+    map_shards_ray(
+        todo,
+        partial(filter_runner, cfg, str(source.root), str(out.root)),
+        cfg.execute.workers,
+        cfg.execute.address,
+        on_done=lambda index: None,
+    )
     prefiltered = []
     for shard in shards:
         path = folder / shard_name(shard.index)
@@ -142,20 +161,23 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
     source = Dataset.open(source_path)
     if not source.shard_paths("data"):
         raise UserError(f"{source_path}: dataset has no data shards to curate")
+    source.check_ids()  # a null id would fail only when the output is written: find it before creating any
     vocab_path = cfg.vocab.path or input_vocabulary_path(source)
     vocabulary = load_vocabulary(vocab_path)
     # "out": the curated folder (not created yet: filters that keep files there, like the judge's cache, open
     # them on first use, after every setting has been validated).
-    context = {"vocabulary": vocabulary, "sample_texts": first_texts(source, 2000), "source": source}
-    context["out"] = Path(out)
+    context = FilterContext(vocabulary, first_texts(source, 2000), source, Path(out))
     filters = build_filters(cfg, context)
     settings = {
         "input": str(source.root.resolve()),
-        "input_fingerprint": source.manifest.get("fingerprint"),
+        "input_fingerprint": source.provenance.fingerprint,
         "input_shards": [p.name for p in source.shard_paths("data")],
         "curate": cfg.curate.model_dump(mode="json"),
         "vocabulary": vocabulary.digest(),
     }
+    digests = {f.name: d for f in filters if (d := f.content_digest()) is not None}
+    if digests:  # the files behind a filter (a rubric, a model): another one is another curation
+        settings["filter_files"] = digests
     dataset = open_output(Path(out), source, settings)
     on_ray = cfg.execute.executor == "ray"  # filters in parallel on Ray, then dedup here, in order
     step = CurateStep([f for f in filters if f.stateful] if on_ray else filters, cfg.curate.batch_size)
@@ -166,8 +188,15 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
 
     shards: Iterable[Shard] = prefilter_with_ray(cfg, source, dataset) if on_ray else input_shards(source)
     try:
-        run_shards(dataset, shards, step, partition=kept_or_excluded, parts=PARTS, flush_every=cfg.curate.batch_size,
-                   on_records=on_records)  # fmt: skip
+        run_shards(
+            dataset,
+            shards,
+            step,
+            partition=kept_or_excluded,
+            parts=PARTS,
+            flush_every=cfg.curate.batch_size,
+            on_records=on_records,
+        )
     finally:
         step.close()
     if on_ray:
@@ -176,7 +205,11 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         shutil.rmtree(dataset.part_dir(PREFILTER_PART), ignore_errors=True)  # every shard is complete now
     stats = compute_stats(dataset, [f.name for f in filters])
     atomic_write_text(dataset.root / "stats.json", json.dumps(stats, indent=2, sort_keys=True) + "\n")
-    dataset.manifest.update(synthloop=__version__, counts={"kept": stats["kept"], "excluded": stats["excluded"]},
-                            source_manifest=source.manifest, config=cfg.model_dump(mode="json"))  # fmt: skip
+    dataset.manifest.update(
+        synthloop=__version__,
+        counts={"kept": stats["kept"], "excluded": stats["excluded"]},
+        source_manifest=source.manifest,
+        config=cfg.model_dump(mode="json"),
+    )
     dataset.save_manifest()
     return CurateResult(out=dataset.root, stats=stats)

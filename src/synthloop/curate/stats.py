@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from synthloop.records import NULL_TEXT
 from synthloop.store.dataset import Dataset
 
 
@@ -21,7 +22,7 @@ def compute_stats(dataset: Dataset, filter_names: list[str]) -> dict[str, Any]:
     scores: dict[str, list[float]] = defaultdict(list)
     tokens: dict[str, Counter[str]] = defaultdict(Counter)
     excluded = 0
-    prefixes = tuple(f"{name}." for name in filter_names)
+    prefixes = (*(f"{name}." for name in filter_names), NULL_TEXT)
     for part in ("data", "excluded"):
         for record in dataset.iter_records(part):
             for name, value in record.scores.items():

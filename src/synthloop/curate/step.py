@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from synthloop.batching import batched
 from synthloop.curate.base import Filter, Verdict
 from synthloop.curate.text import TextView
-from synthloop.records import Record
+from synthloop.records import NULL_TEXT, Record
 
 KEPT, EXCLUDED = "kept", "excluded"
 PREFILTERED = "prefilter_reasons"
@@ -47,8 +47,12 @@ class CurateStep:
         views = [TextView(r.text) for r in records]
         # Reasons found earlier by the same filters elsewhere (the Ray executor's parallel filter stage).
         reasons: list[list[str]] = [list(r.meta.pop(PREFILTERED, [])) for r in records]
+        # A record without text (a null in a foreign file) is excluded for that reason alone; no filter judges it.
+        judged = [i for i, r in enumerate(records) if NULL_TEXT not in r.flags]
+        for i in set(range(len(records))) - set(judged):
+            reasons[i] = [NULL_TEXT]
         for filter_ in self.filters:
-            chosen = range(len(records)) if filter_.sees_rejected else [i for i, why in enumerate(reasons) if not why]
+            chosen = judged if filter_.sees_rejected else [i for i in judged if not reasons[i]]
             verdicts = filter_.filter_batch([records[i] for i in chosen], [views[i] for i in chosen]) if chosen else []
             for i, verdict in zip(chosen, verdicts, strict=True):
                 reasons[i] += reasons_of(filter_, verdict)

@@ -1,6 +1,8 @@
 """Text helpers shared by the filters and dedup: normalisation, sentences, n-grams.
 
-Each is computed once per record and cached on a small `TextView`, since several filters need the same tokens.
+Each is computed once per record and cached on a small `TextView`, since several filters need the same tokens; a
+stage's own per-story work (a MinHash signature, an embedding) goes in `view.cache` under the stage's name, so the
+dedup pass and the index reuse it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from synthloop.vocab.inflection import word_tokens
 
@@ -32,7 +35,7 @@ def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
 @dataclass
 class TextView:
     text: str
-    _cache: dict[str, object] = field(default_factory=dict, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # stage name -> its per-story result
 
     @cached_property
     def words(self) -> list[str]:

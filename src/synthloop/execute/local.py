@@ -5,6 +5,11 @@ Otherwise the records already finished (in the shard's journal, or in part files
 are kept, only the rest go through the step, each batch of results is appended to the journal as it arrives,
 and when all are in, each output part (e.g. data/ and failed/) is written atomically, then the marker, then the
 journal is deleted. Killed at any point and rerun, a shard loses no acknowledged record and duplicates none.
+
+A finished shard can be run again for the records of one part only (`redo`, e.g. generation's failed/): the
+other parts' records stay as they are, the redone ones go through the step, and the shard is finished as above.
+The journal makes that exact under kill -9 too: a redone record in the journal counts as done, so a rerun
+continues the interrupted redo rather than starting it again.
 """
 
 from __future__ import annotations
@@ -53,15 +58,28 @@ def run_shards(
     parts: tuple[str, ...],
     flush_every: int = 8,
     on_records: Callable[[list[Record], bool], None] = lambda records, resumed: None,
-) -> None:
+) -> list[int]:
     """`partition(record)` names the part (one of `parts`) each output record goes to.
-    `on_records(records, resumed)` is told of every record, resumed=True for work found already done."""
+    `on_records(records, resumed)` is told of every record, resumed=True for work found already done.
+    Returns the indexes of the shards that were found finished."""
     clean_temp_files(dataset.root)
+    finished = []
     for shard in shards:
         if shard_done(dataset, shard):
             on_records(read_parts(dataset, shard.index, parts), True)
+            finished.append(shard.index)
             continue
         run_shard(dataset, shard, step, partition, parts, flush_every, on_records)
+    return finished
+
+
+def journal_path(dataset: Dataset, index: int) -> Path:
+    return dataset.root / "work" / f"part-{index:05d}.jsonl"
+
+
+def needs_redo(dataset: Dataset, index: int, redo: str) -> bool:
+    """A finished shard has records in the `redo` part, or a journal left by an interrupted redo."""
+    return (dataset.part_dir(redo) / shard_name(index)).exists() or journal_path(dataset, index).exists()
 
 
 def read_parts(dataset: Dataset, index: int, parts: tuple[str, ...]) -> list[Record]:
@@ -81,12 +99,20 @@ def run_shard(
     parts: tuple[str, ...],
     flush_every: int,
     on_records: Callable[[list[Record], bool], None],
+    redo: str | None = None,
 ) -> None:
-    journal = Journal(dataset.root / "work" / f"part-{shard.index:05d}.jsonl")
+    """Run one shard to its completion marker. With `redo`, the shard's records in that part are not taken as done
+    (unless the journal holds them: an interrupted redo), so they go through the step again; `shard.inputs` must
+    then hold every record of the shard, in order, with the redone ones as the step's inputs."""
+    journal = Journal(journal_path(dataset, shard.index))
     wanted = {r.id for r in shard.inputs}
-    done = {r.id: r for r in read_parts(dataset, shard.index, parts) if r.id in wanted}
+    done: dict[str, Record] = {}
+    for record in read_parts(dataset, shard.index, parts):  # the first part's copy wins: a redo cut short between
+        if record.id in wanted and (redo is None or partition(record) != redo):  # writing two parts leaves two
+            done.setdefault(record.id, record)
     for record_id, record in journal.read().items():
-        done.setdefault(record_id, record)
+        if record_id in wanted:
+            done.setdefault(record_id, record)
     if done:
         on_records(list(done.values()), True)
     todo = [r for r in shard.inputs if r.id not in done]

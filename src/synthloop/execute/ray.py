@@ -36,13 +36,19 @@ class ShardActor:
         return {"index": indexes}
 
 
-def shard_runner(root: str, make_step: Callable[[], Step], partition: Callable[[Record], str],
-                 parts: tuple[str, ...], flush_every: int) -> Callable[[Shard], None]:  # fmt: skip
+def shard_runner(
+    root: str,
+    make_step: Callable[[], Step],
+    partition: Callable[[Record], str],
+    parts: tuple[str, ...],
+    flush_every: int,
+    redo: str | None = None,
+) -> Callable[[Shard], None]:
     """Runs a shard exactly as the local executor does (journal, atomic parts, completion marker)."""
     dataset, step = Dataset.open(Path(root)), make_step()
 
     def run(shard: Shard) -> None:
-        run_shard(dataset, shard, step, partition, parts, flush_every, lambda records, resumed: None)
+        run_shard(dataset, shard, step, partition, parts, flush_every, lambda records, resumed: None, redo)
 
     return run
 
@@ -62,8 +68,13 @@ def start_ray(address: str | None, num_cpus: int | None) -> None:
     if address:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     else:  # this machine only: no dashboard, bound to loopback
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 logging_level=logging.WARNING, log_to_driver=False)  # fmt: skip
+        ray.init(
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
 
 
 def map_shards_ray(
@@ -81,9 +92,12 @@ def map_shards_ray(
 
     items = [{"index": s.index, "inputs": json.dumps([r.to_row() for r in s.inputs])} for s in shards]
     pipeline = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        ShardActor, fn_constructor_args=(make_function,), batch_size=1, concurrency=min(workers, len(items)),
+        ShardActor,
+        fn_constructor_args=(make_function,),
+        batch_size=1,
+        concurrency=min(workers, len(items)),
         num_cpus=1,
-    )  # fmt: skip
+    )
     for row in pipeline.iter_rows():
         on_done(int(row["index"]))
 
@@ -98,14 +112,18 @@ def run_shards_ray(
     workers: int,
     address: str | None = None,
     on_records: Callable[[list[Record], bool], None] = lambda records, resumed: None,
-) -> None:
-    """The local executor's contract (run_shards), with the shards spread over Ray actors."""
-    todo = []
+    redo: str | None = None,
+) -> list[int]:
+    """The local executor's contract (run_shards, or with `redo` run_shard's redo of finished shards, whose
+    inputs are then every record of the shard), with the shards spread over Ray actors. Returns the indexes of
+    the shards found finished (none with `redo`)."""
+    todo, finished = [], []
     for shard in shards:
-        if shard_done(dataset, shard):
+        if redo is None and shard_done(dataset, shard):
             on_records(read_parts(dataset, shard.index, parts), True)
+            finished.append(shard.index)
         else:
             todo.append(shard)
-    make = partial(shard_runner, str(dataset.root), make_step, partition, parts, flush_every)
-    map_shards_ray(todo, make, workers, address,
-                   lambda index: on_records(read_parts(dataset, index, parts), False))  # fmt: skip
+    make = partial(shard_runner, str(dataset.root), make_step, partition, parts, flush_every, redo)
+    map_shards_ray(todo, make, workers, address, lambda index: on_records(read_parts(dataset, index, parts), False))
+    return finished

@@ -3,6 +3,11 @@
 The output folder is tied to its run by a fingerprint of everything that decides the content (recipe, backend and
 its options, vocabulary, seed, attempts, shard size). Rerunning the same command resumes; a larger `run.n` extends
 the run; a different configuration pointed at the same folder is refused rather than mixed in.
+
+A rerun also retries the prompts that failed (`generate.retry_failed`, on by default; `--no-retry-failed` turns it
+off): once every shard is finished, each shard that was already finished when this invocation started and holds
+failed prompts runs again for those prompts only, with their ids and attempt seeds, so nothing else is recomputed.
+That redo is journaled like any shard, so a kill -9 during it loses and duplicates nothing, and a rerun continues it.
 """
 
 from __future__ import annotations
@@ -20,34 +25,16 @@ from synthloop.backends.base import Backend
 from synthloop.config import Config, validate_options
 from synthloop.cost import BudgetReached, CostMeter, load_prices, price_for
 from synthloop.errors import UserError
-from synthloop.execute.local import Shard, run_shards
+from synthloop.execute.local import Shard, needs_redo, read_parts, run_shard, run_shards
 from synthloop.generate.progress import GenerationProgress
-from synthloop.generate.step import GenerateStep
+from synthloop.generate.step import GenerateStep, prompt_of
 from synthloop.recipes.base import Recipe
 from synthloop.records import Record, stable_id
-from synthloop.store.dataset import Dataset, read_manifest, read_shard, shard_name
+from synthloop.store.claim import claim
+from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
 from synthloop.vocab import Vocabulary, load_vocabulary
-from synthloop.vocab.sampler import CoverageSampler
 
 PARTS = ("data", "failed")
-# Options that change speed or connections but not what is generated: excluded from the fingerprint.
-NON_CONTENT_OPTIONS = {
-    "n_threads",
-    "n_batch",
-    "concurrency",
-    "timeout_s",
-    "max_retries",
-    "backoff_s",
-    "max_retry_after_s",
-    "api_key_env",
-    "base_url",
-    "parallel",
-    "poll_s",
-    "max_poll_s",
-    "deadline_s",
-    "max_resubmits",
-    "completion_window",
-}
 
 
 @dataclass
@@ -65,6 +52,8 @@ class GenerateResult:
     cost_usd: float | None = None  # the run's cost at the price table's prices (None: no price table)
     spent_now_usd: float | None = None  # what this invocation's backend calls cost (failed attempts included)
     stopped: str | None = None  # why the run stopped early (the --max-cost budget), or None
+    retried: int = 0  # failed prompts of earlier invocations sent again by this one
+    recovered: int = 0  # ... of which are stories now
     guard: dict[str, Any] | None = None  # the collapse guard's summary, when [guard] has a reference
 
     @property
@@ -90,12 +79,11 @@ def build_backend(cfg: Config) -> Backend:
 
 
 def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabulary: Vocabulary) -> dict[str, Any]:
-    options = backend.options.model_dump(mode="json")
     return {
         "recipe": cfg.recipe.name,
         "recipe_options": recipe.options.model_dump(mode="json"),
         "backend": cfg.backend.name,
-        "backend_options": {k: v for k, v in options.items() if k not in NON_CONTENT_OPTIONS},
+        "backend_options": backend.content_options(),
         "model": backend.model_name,
         "vocabulary": vocabulary.digest(),
         "seed": cfg.run.seed,
@@ -107,21 +95,11 @@ def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabula
 
 def open_output(out: Path, settings: dict[str, Any]) -> Dataset:
     fingerprint = stable_id(json.dumps(settings, sort_keys=True))
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder")
-    manifest = read_manifest(out) if out.exists() else None
-    if manifest is None:
-        if out.exists() and any(out.iterdir()):
-            raise UserError(f"{out}: folder is not empty and holds no synthloop manifest; choose another --out")
-        return Dataset.create(out, {"kind": "generate", "fingerprint": fingerprint, "settings": settings})
-    if manifest.get("kind") != "generate" or manifest.get("fingerprint") != fingerprint:
-        before = manifest.get("settings", {})
-        changed = sorted(k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k)) or ["kind"]
-        raise UserError(
-            f"{out}: holds another run's data (different {', '.join(changed)}); "
-            "rerun with its original config to resume, or choose a new --out"
-        )
-    return Dataset(out, manifest)
+    if claim(out, "generate", settings, MANIFEST_NAME, in_manifest=True):
+        manifest = read_manifest(out)
+        assert manifest is not None
+        return Dataset(out, manifest)
+    return Dataset.create(out, {"kind": "generate", "fingerprint": fingerprint, "settings": settings})
 
 
 def prompt_shards(
@@ -135,29 +113,12 @@ def prompt_shards(
         yield Shard(index, [recipe.render(i) for i in range(start, end)])
 
 
-def coverage_feedback(cfg: Config, recipe: Recipe, vocabulary: Vocabulary, dataset: Dataset) -> Callable[[int], None]:
-    """Before shard k, tell the coverage sampler which words the stories of shard k-1 used and which stories survive
-    the curation filters (those that judge one story at a time: constraints, vocab, form, readability, safety;
-    dedup needs the whole run)."""
-    from synthloop.curate.runner import per_story_step
-    from synthloop.curate.step import KEPT
-
-    sampler = recipe.sampler  # type: ignore[attr-defined]
-    step = per_story_step(cfg, vocabulary, [])
-    start_from = recipe.options.coverage_from  # type: ignore[attr-defined]
-    words_required = "constraints" in cfg.curate.order  # otherwise leaving a word out costs a story nothing
+def shard_feedback(cfg: Config, recipe: Recipe, dataset: Dataset) -> Callable[[int], None]:
+    """Before shard k, the recipe is told the stories of shard k-1 as stored (an adaptive recipe learns from them)."""
 
     def before_shard(index: int) -> None:
-        if index == 0:
-            if start_from is not None:
-                for record in Dataset.open(start_from).iter_records():
-                    sampler.count_kept(record.words)
-            return
         path = dataset.part_dir("data") / shard_name(index - 1)
-        if path.exists():
-            for record in step.curate_batch(list(read_shard(path))):
-                missing = record.meta.get("missing", []) if words_required else []
-                sampler.observe(record.words, kept=record.meta.get("curation") == KEPT, missing=missing)
+        recipe.before_shard(index, list(read_shard(path)) if index and path.exists() else [], cfg)
 
     return before_shard
 
@@ -203,6 +164,87 @@ def cost_meter(cfg: Config, backend: Backend) -> CostMeter | None:
     return CostMeter(price, batch, backend.options.max_tokens, cfg.cost.max_usd)
 
 
+def redo_shards(dataset: Dataset, finished: list[int]) -> Iterator[Shard]:
+    """For each finished shard with failed prompts (or a journal left by an interrupted retry): every record of the
+    shard in prompt order, the failed ones turned back into their prompts."""
+    for index in finished:
+        if not needs_redo(dataset, index, "failed"):
+            continue
+        stored: dict[str, Record] = {}
+        for part in PARTS:  # a data copy wins: a retry cut short between writing data/ and failed/ leaves two
+            for record in read_parts(dataset, index, (part,)):
+                stored.setdefault(record.id, record)
+        ordered = sorted(stored.values(), key=lambda r: int(r.meta.get("index", 0)))
+        yield Shard(index, [prompt_of(r) if failed_or_data(r) == "failed" else r for r in ordered])
+
+
+class Tally:
+    """Counts records into a GenerateResult; sign -1 takes back what an earlier count added."""
+
+    def __init__(self, result: GenerateResult, meter: CostMeter | None = None) -> None:
+        self.result = result
+        self.meter = meter
+
+    def __call__(self, records: list[Record], resumed: bool, sign: int = 1) -> None:
+        result, meter = self.result, self.meter
+        for record in records:
+            if record.finish_reason == "error":
+                result.failed += sign
+            else:
+                result.stories += sign
+                result.tokens_out += sign * record.tokens_out
+                result.all_words_used += sign * (not record.meta.get("missing"))
+            result.tokens_in_total += sign * int(record.meta.get("tokens_in_total", record.tokens_in))
+            result.tokens_out_total += sign * int(record.meta.get("tokens_out_total", record.tokens_out))
+            cost = float(record.meta.get("cost_usd", 0.0))
+            if meter is not None:
+                result.cost_usd = (result.cost_usd or 0.0) + sign * cost
+            if resumed:
+                result.resumed += sign
+                if meter is not None and sign > 0:  # spent by an earlier invocation (a retry takes nothing back)
+                    meter.spent += cost
+            else:
+                result.tokens_generated += int(record.meta.get("tokens_out_total", record.tokens_out))
+
+
+def retry_failed(
+    cfg: Config,
+    dataset: Dataset,
+    step: GenerateStep,
+    finished: list[int],
+    tally: Tally,
+    observe: Callable[[list[Record]], None] | None,
+    note: Callable[[str], None],
+) -> None:
+    """The second pass: the failed prompts of the shards that were finished before this invocation, and nothing
+    else (finished shards without failures are not touched)."""
+    shards = list(redo_shards(dataset, finished))
+    if not shards:
+        return
+    retried = {r.id for shard in shards for r in read_parts(dataset, shard.index, ("failed",))}
+    note(f"retrying {len(retried)} failed prompt(s) of earlier runs")
+    for shard in shards:  # what the first pass counted for these shards is counted again as it ends up
+        tally(read_parts(dataset, shard.index, PARTS), True, -1)
+
+    def recount(records: list[Record], resumed: bool) -> None:
+        fresh = [r for r in records if r.id in retried and not resumed]
+        tally.result.retried += len(fresh)
+        tally.result.recovered += sum(r.finish_reason != "error" for r in fresh)
+        tally(records, resumed)
+        if observe is not None and fresh:
+            observe(fresh)
+
+    def recount_shard(records: list[Record], resumed: bool) -> None:  # Ray reports each finished shard whole
+        recount([r for r in records if r.id in retried], False)
+        tally([r for r in records if r.id not in retried], True)
+
+    if cfg.execute.executor == "ray":
+        run_with_ray(cfg, shards, dataset, recount_shard, redo="failed")
+        return
+    for shard in shards:
+        run_shard(dataset, shard, step, failed_or_data, PARTS, cfg.generate.batch_size, recount, redo="failed")
+
+
 def make_step(cfg: Config, recipe: Recipe, backend: Backend) -> GenerateStep:
     return GenerateStep(
         recipe,
@@ -222,20 +264,35 @@ def build_step(cfg: Config) -> GenerateStep:
     return make_step(cfg, build_recipe(cfg, load_vocabulary(cfg.vocab.path)), backend)
 
 
-def run_with_ray(cfg: Config, recipe: Recipe, dataset: Dataset, count: Callable[[list[Record], bool], None]) -> None:
+def run_with_ray(
+    cfg: Config,
+    shards: list[Shard],
+    dataset: Dataset,
+    count: Callable[[list[Record], bool], None],
+    redo: str | None = None,
+) -> list[int]:
     from functools import partial
 
     from synthloop.execute.ray import run_shards_ray
 
-    shards = list(prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size))
-    run_shards_ray(dataset, shards, partial(build_step, cfg), failed_or_data, PARTS, cfg.generate.batch_size,
-                   cfg.execute.workers, cfg.execute.address, on_records=count)  # fmt: skip
+    return run_shards_ray(
+        dataset,
+        shards,
+        partial(build_step, cfg),
+        failed_or_data,
+        PARTS,
+        cfg.generate.batch_size,
+        cfg.execute.workers,
+        cfg.execute.address,
+        on_records=count,
+        redo=redo,
+    )
 
 
 def generate(cfg: Config) -> GenerateResult:
     vocabulary = load_vocabulary(cfg.vocab.path)
     recipe = build_recipe(cfg, vocabulary)
-    adaptive = isinstance(getattr(recipe, "sampler", None), CoverageSampler)
+    adaptive = recipe.learns_from_shards
     if adaptive and cfg.execute.executor == "ray":
         raise UserError("recipe.options.sampler = 'coverage' learns shard by shard; use execute.executor = 'local'")
     if cfg.cost.max_usd is not None and cfg.execute.executor == "ray":
@@ -246,47 +303,34 @@ def generate(cfg: Config) -> GenerateResult:
     meter = step.meter
     backend.check()
     settings = fingerprint_settings(cfg, backend, recipe, vocabulary)
+    recipe.check()  # before any output
+    guard = None  # read (and checked) before the output folder is created
+    if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
+        print(f"guard: reference {cfg.guard.reference} not found; the collapse guard is off for this run")
+    elif cfg.guard.reference is not None:
+        from synthloop.generate.guard import CollapseGuard
+
+        guard = CollapseGuard(cfg.guard, Path(cfg.run.out), warn=lambda message: progress.note(message))
     dataset = open_output(Path(cfg.run.out), settings)
     backend.attach(dataset.root)
     result = GenerateResult(out=dataset.root)
     started = time.perf_counter()
-    guard = None
-    if cfg.guard.reference is not None and not Path(cfg.guard.reference).exists():
-        print(f"guard: reference {cfg.guard.reference} not found; the collapse guard is off for this run")
-    elif cfg.guard.reference is not None:
-        from synthloop.collapse.guard import CollapseGuard
-
-        guard = CollapseGuard(cfg.guard, dataset.root, warn=lambda message: progress.note(message))
+    tally = Tally(result, meter)
 
     def count(records: list[Record], resumed: bool) -> None:
-        for record in records:
-            if record.finish_reason == "error":
-                result.failed += 1
-            else:
-                result.stories += 1
-                result.tokens_out += record.tokens_out
-                result.all_words_used += not record.meta.get("missing")
-            result.tokens_in_total += int(record.meta.get("tokens_in_total", record.tokens_in))
-            result.tokens_out_total += int(record.meta.get("tokens_out_total", record.tokens_out))
-            if meter is not None:
-                result.cost_usd = (result.cost_usd or 0.0) + float(record.meta.get("cost_usd", 0.0))
-            if resumed:
-                result.resumed += 1
-                if meter is not None:
-                    meter.spent += float(record.meta.get("cost_usd", 0.0))
-            else:
-                result.tokens_generated += int(record.meta.get("tokens_out_total", record.tokens_out))
+        tally(records, resumed)
         progress.update(records, resumed, result.tokens_generated, time.perf_counter() - started)
         if guard is not None:
             guard.observe(records)
 
-    feedback = coverage_feedback(cfg, recipe, vocabulary, dataset) if adaptive else None
+    feedback = shard_feedback(cfg, recipe, dataset) if adaptive else None
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
             if cfg.execute.executor == "ray":
-                run_with_ray(cfg, recipe, dataset, count)
+                shards = list(prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size))
+                finished = run_with_ray(cfg, shards, dataset, count)
             else:
-                run_shards(
+                finished = run_shards(
                     dataset,
                     prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size, feedback),
                     step,
@@ -295,6 +339,8 @@ def generate(cfg: Config) -> GenerateResult:
                     flush_every=cfg.generate.batch_size,
                     on_records=count,
                 )
+            if cfg.generate.retry_failed:
+                retry_failed(cfg, dataset, step, finished, tally, guard.observe if guard else None, progress.note)
             backend.complete()
         except BudgetReached as reached:
             result.stopped = str(reached)

@@ -3,14 +3,20 @@
 A story that misses one of its required words (in any inflection), is shorter than `min_words`, or fails is
 generated again with a new seed, up to `max_attempts`; the best attempt is kept (long enough, then fewest missing
 words, then a natural stop). Small models often answer with the three words echoed back and one sentence: the
-length bound keeps such answers from counting as success. The
-attempt seeds derive from the prompt's seed, so a rerun makes the same attempts.
+length bound keeps such answers from counting as success. The attempt seeds derive from the prompt's seed, so a
+rerun makes the same attempts.
+
+An answer with no story is a failure, whatever the backend: empty or whitespace-only text (a server answering 200
+with empty content), or text the recipe's parse cleans down to nothing. It is retried like a backend error and, if
+every attempt fails, the prompt goes to failed/ with its reason, never into data/ as done. This step is the one
+place that decides it, so every backend (and every plugin backend) gets the same rule.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from synthloop.backends.base import Backend, Completion, Prompt
 from synthloop.cost import CostMeter
@@ -34,6 +40,61 @@ def call_seed(record: Record, key: str, attempt: int) -> int:
 def split(total: int, parts: int, index: int) -> int:
     """Share `index` of `total` split into `parts` integer shares that add up to `total`."""
     return total // parts + (1 if index < total % parts else 0)
+
+
+EMPTY_ANSWER = "empty completion: the backend answered with no text"
+NO_STORY = "no story in the completion: parsing left no text (the answer is in meta.raw)"
+# What finish() adds to a prompt Record's meta; prompt_of() takes it away again.
+GENERATED_META = (
+    "kept_attempt",
+    "error",
+    "raw",
+    "cut",
+    "missing",
+    "tokens_in_total",
+    "tokens_out_total",
+    "latency_s_total",
+)
+
+
+@dataclass
+class Spent:
+    """What one prompt's attempts cost together (a several-stories call's share of its tokens and time)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+
+    def add(self, tokens_in: int, tokens_out: int, seconds: float) -> None:
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.seconds += seconds
+        self.attempts += 1
+
+
+def usable(completion: Completion) -> Completion:
+    """The completion, or a failed one when it holds no text: an empty answer is a failure, not a story."""
+    if completion.finish_reason != "error" and not (isinstance(completion.text, str) and completion.text.strip()):
+        return Completion.failed(EMPTY_ANSWER, completion.model, completion.latency_s)
+    return completion
+
+
+def prompt_of(record: Record) -> Record:
+    """The prompt Record a generated (here: failed) Record was made from, to generate it again: same id, prompt,
+    words, features, seed and recipe meta; nothing of the earlier attempts."""
+    meta = {key: value for key, value in record.meta.items() if key not in GENERATED_META}
+    return Record(
+        id=record.id,
+        recipe=record.recipe,
+        prompt=record.prompt,
+        prompt_id=record.prompt_id,
+        words=dict(record.words),
+        features=list(record.features),
+        seed=record.seed,
+        parent_id=record.parent_id,
+        meta=meta,
+    )
 
 
 def quality(record: Record, min_words: int) -> tuple[int, int, int, int]:
@@ -79,7 +140,7 @@ class GenerateStep:
 
     def generate_batch(self, prompts: list[Record]) -> list[Record]:
         best: dict[str, Record] = {}
-        spent = {r.id: [0, 0, 0.0, 0] for r in prompts}  # tokens in, tokens out, seconds, attempts: all attempts
+        spent = {r.id: Spent() for r in prompts}  # every attempt's, not only the kept one's
         pending = prompts
         for attempt in range(self.max_attempts):
             groups = self.group(pending)
@@ -93,17 +154,18 @@ class GenerateStep:
             if len(completions) != len(calls):
                 raise RuntimeError(f"backend {self.backend.name} returned {len(completions)} for {len(calls)} prompts")
             retry = []
-            for call, completion in zip(calls, completions, strict=True):
+            for call, answer in zip(calls, completions, strict=True):
+                completion = usable(answer)
                 if self.meter is not None:
-                    self.meter.observe(completion.tokens_in, completion.tokens_out)
+                    self.meter.observe(answer.tokens_in, answer.tokens_out)
                 members = groups[call.id]
                 for share, prompt in enumerate(members):  # a call's tokens and time are shared by its stories
                     story = self.finish(prompt, completion, attempt, call.seed)
-                    totals = spent[prompt.id]
-                    totals[0] += split(completion.tokens_in, len(members), share)
-                    totals[1] += split(completion.tokens_out, len(members), share)
-                    totals[2] += completion.latency_s / len(members)
-                    totals[3] += 1
+                    spent[prompt.id].add(
+                        split(answer.tokens_in, len(members), share),
+                        split(answer.tokens_out, len(members), share),
+                        answer.latency_s / len(members),
+                    )
                     previous = best.get(prompt.id)
                     if previous is None or quality(story, self.min_words) > quality(previous, self.min_words):
                         best[prompt.id] = story
@@ -113,11 +175,13 @@ class GenerateStep:
             if not pending:
                 break
         for story in best.values():
-            tokens_in, tokens_out, seconds, attempts = spent[story.id]
-            story.attempts = int(attempts)
-            story.meta.update(tokens_in_total=tokens_in, tokens_out_total=tokens_out, latency_s_total=seconds)
+            total = spent[story.id]
+            story.attempts = total.attempts
+            story.meta.update(
+                tokens_in_total=total.tokens_in, tokens_out_total=total.tokens_out, latency_s_total=total.seconds
+            )
             if self.meter is not None:
-                story.meta["cost_usd"] = self.meter.cost(int(tokens_in), int(tokens_out))
+                story.meta["cost_usd"] = self.meter.cost(total.tokens_in, total.tokens_out)
         return [best[r.id] for r in prompts]
 
     def group(self, pending: list[Record]) -> dict[str, list[Record]]:
@@ -140,12 +204,21 @@ class GenerateStep:
         story.latency_s = completion.latency_s
         story.meta["kept_attempt"] = attempt + 1
         if completion.finish_reason == "error":
-            story.flags.append("backend.error")
-            story.meta["error"] = completion.error or "unknown error"
-            return story
-        story = self.recipe.parse(story, completion.text, completion.finish_reason)
-        story.meta["missing"] = missing_words(story.text, story.words)
-        if not story.text.strip():  # an empty completion (or nothing left after parsing) is a failure, not a story
-            story.finish_reason = "error"
-            story.meta["error"] = "no story in the completion (" + (", ".join(story.flags) or "empty") + ")"
-        return story
+            flag = "generate.empty" if completion.error == EMPTY_ANSWER else "backend.error"
+            return failed(story, flag, completion.error or "unknown error")
+        parsed = self.recipe.parse(copy.deepcopy(story), completion.text, completion.finish_reason)
+        if not parsed.text.strip():
+            story.meta["raw"] = completion.text
+            story.flags += [flag for flag in parsed.flags if flag not in story.flags]  # why parsing left nothing
+            return failed(story, "generate.empty", NO_STORY)
+        parsed.meta["missing"] = missing_words(parsed.text, parsed.words)
+        return parsed
+
+
+def failed(story: Record, flag: str, reason: str) -> Record:
+    """The prompt's failed Record (finish_reason "error", so it goes to failed/), with a flag and the reason."""
+    story.finish_reason = "error"
+    story.text = ""
+    story.flags.append(flag)
+    story.meta["error"] = reason
+    return story

@@ -16,13 +16,46 @@ from typing import Any
 
 from synthloop.curate.text import TextView
 
-PRONOUNS = {"he": "male", "him": "male", "his": "male", "himself": "male",
-            "she": "female", "her": "female", "hers": "female", "herself": "female"}  # fmt: skip
+PRONOUNS = {
+    "he": "male",
+    "him": "male",
+    "his": "male",
+    "himself": "male",
+    "she": "female",
+    "her": "female",
+    "hers": "female",
+    "herself": "female",
+}
 OCCUPATIONS = (
-    "doctor", "nurse", "teacher", "farmer", "king", "queen", "prince", "princess", "pilot", "cook", "chef", "baker",
-    "police", "firefighter", "scientist", "builder", "driver", "soldier", "artist", "dancer", "singer", "fisherman",
-    "sailor", "shopkeeper", "vet", "dentist", "mailman", "waiter",
-)  # fmt: skip
+    "doctor",
+    "nurse",
+    "teacher",
+    "farmer",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "pilot",
+    "cook",
+    "chef",
+    "baker",
+    "police",
+    "firefighter",
+    "scientist",
+    "builder",
+    "driver",
+    "soldier",
+    "artist",
+    "dancer",
+    "singer",
+    "fisherman",
+    "sailor",
+    "shopkeeper",
+    "vet",
+    "dentist",
+    "mailman",
+    "waiter",
+)
 AUXILIARIES = {"was", "is", "had", "has", "did", "does", "could", "would", "will", "can", "should", "were", "be"}
 
 

@@ -69,8 +69,12 @@ def _distribution(values: Sequence[float]) -> dict[str, float]:
     if not values:
         return {}
     array = np.asarray(values, dtype=float)
-    return {"mean": float(array.mean()), "p10": float(np.percentile(array, 10)), "p50": float(np.median(array)),
-            "p90": float(np.percentile(array, 90))}  # fmt: skip
+    return {
+        "mean": float(array.mean()),
+        "p10": float(np.percentile(array, 10)),
+        "p50": float(np.median(array)),
+        "p90": float(np.percentile(array, 90)),
+    }
 
 
 def constraint_success(records: list[Record]) -> dict[str, Any]:

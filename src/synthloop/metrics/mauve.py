@@ -42,8 +42,9 @@ def _kl(p: np.ndarray, r: np.ndarray) -> float:
     return float((p[mask] * np.log(p[mask] / r[mask])).sum())
 
 
-def mauve(p_embeddings: np.ndarray, q_embeddings: np.ndarray, clusters: int | None = None, scaling: float = 5.0,
-          seed: int = 0) -> dict[str, Any]:  # fmt: skip
+def mauve(
+    p_embeddings: np.ndarray, q_embeddings: np.ndarray, clusters: int | None = None, scaling: float = 5.0, seed: int = 0
+) -> dict[str, Any]:
     joint = np.concatenate([p_embeddings, q_embeddings]).astype(np.float64)
     joint -= joint.mean(0)  # mean-of-token embeddings share one direction; centring lets k-means see the rest
     k = clusters or max(2, min(len(joint) // 10, 500))

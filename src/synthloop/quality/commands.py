@@ -7,12 +7,14 @@ outputs are written under a temporary name and renamed, so they exist complete o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from synthloop.arguments import Number, seed
 from synthloop.errors import UserError
 
 
@@ -54,14 +56,18 @@ def add_commands(commands: Any) -> None:
     )
     train.add_argument(
         "--corrupt",
-        type=int,
+        type=Number(int, -1, 10_000_000),
         default=-1,
         metavar="N",
         help="coherence negatives corrupted from the positives (default: as many as positives)",
     )
-    train.add_argument("--held-out", type=float, default=0.3, help="share of labelled stories kept for the card")
-    train.add_argument("--target-precision", type=float, default=0.9, help="the threshold reaches this precision")
-    train.add_argument("--seed", type=int, default=0, help="split and corruption seed")
+    train.add_argument(
+        "--held-out", type=Number(float, 0, 0.95), default=0.3, help="share of labelled stories kept for the card"
+    )
+    train.add_argument(
+        "--target-precision", type=Number(float, 0.01, 1), default=0.9, help="the threshold reaches this precision"
+    )
+    train.add_argument("--seed", type=seed(), default=0, help="split and corruption seed")
     train.add_argument("--out", type=Path, required=True, help="the new model folder")
     train.set_defaults(func=cmd_quality_train)
     score = sub.add_parser("score", help='score stories: one {"id", "score", "keep"} line per story')
@@ -89,6 +95,16 @@ def check_output_folder(out: Path) -> None:
         raise UserError(f"--out {out}: already exists; choose a new folder (a model is never overwritten)")
 
 
+def described(path: Path) -> dict[str, str]:
+    """An input as the card records it: its name and, for a file, the SHA-256 of its bytes (no machine-local
+    paths, so a rebuilt card is the same on every machine)."""
+    path = Path(path)
+    entry = {"name": path.name}
+    if path.is_file():
+        entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return entry
+
+
 def cmd_quality_train(args: argparse.Namespace) -> int:
     from synthloop.quality.corrupt import corrupt
     from synthloop.quality.labels import Example, read_corpus, read_labels, read_review
@@ -96,12 +112,6 @@ def cmd_quality_train(args: argparse.Namespace) -> int:
 
     if not args.labels and not args.review:
         raise UserError("quality train: give labelled stories with --labels FILE.jsonl or --review DATASET")
-    if not 0 <= args.held_out < 1:
-        raise UserError(f"--held-out {args.held_out}: expected a share in [0, 1)")
-    if not 0 < args.target_precision <= 1:
-        raise UserError(f"--target-precision {args.target_precision}: expected a number in (0, 1]")
-    if args.corrupt < -1:
-        raise UserError(f"--corrupt {args.corrupt}: expected a count >= 0")
     check_output_folder(args.out)
     examples: list[Example] = []
     for path in args.labels:
@@ -117,10 +127,10 @@ def cmd_quality_train(args: argparse.Namespace) -> int:
     ]
     options = TrainOptions(held_out=args.held_out, target_precision=args.target_precision, seed=args.seed)
     inputs = {
-        "labels": [str(p) for p in args.labels],
-        "review": [str(p) for p in args.review],
-        "positives": [str(p) for p in args.positives],
-        "negatives": [str(p) for p in args.negatives],
+        "labels": [described(p) for p in args.labels],
+        "review": [described(p) for p in args.review],
+        "positives": [described(p) for p in args.positives],
+        "negatives": [described(p) for p in args.negatives],
         "corrupted": len(corrupted),
     }
     model = fit(examples + positives + negatives + corrupted, options, {"inputs": inputs})

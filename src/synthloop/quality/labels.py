@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthloop.errors import UserError
-from synthloop.store.texts import read_json_lines
+from synthloop.store.jsonl import read_jsonl
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +23,9 @@ class Example:
 
 def json_lines(path: Path) -> list[tuple[int, dict]]:
     """(line number, object) for every non-blank line of a JSONL file; a line that is not an object is an error."""
-    rows = read_json_lines(path)
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
+    rows = list(read_jsonl(path))
     for number, row in rows:
         if not isinstance(row, dict):
             raise UserError(f"{path}: line {number}: expected a JSON object")

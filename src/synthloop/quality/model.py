@@ -9,6 +9,7 @@ folder, or one written by another version of this format, is never used half.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,6 +25,16 @@ FORMAT = "synthloop-quality-1"
 SHIPPED = "default"  # the packaged model: quality/data/default/
 
 
+def features_of(texts: list[str], use_embeddings: bool = True) -> tuple[np.ndarray, list[dict[int, float]]]:
+    """(dense features (N, F), hashed n-gram counts per text): what the model weighs."""
+    embedder = None
+    if use_embeddings:
+        from synthloop.embeddings.static import load_static
+
+        embedder = load_static()
+    return dense_matrix(texts, embedder), [hashed(t) for t in texts]
+
+
 @dataclass
 class QualityModel:
     mean: np.ndarray  # (F,) feature means of the training data
@@ -34,14 +45,10 @@ class QualityModel:
     threshold: float  # keep when score >= threshold
     card: dict[str, Any] = field(default_factory=dict)
     use_embeddings: bool = True
+    digest: str = ""  # SHA-256 of the model's files as loaded ("" for one trained in this process)
 
     def features(self, texts: list[str]) -> tuple[np.ndarray, list[dict[int, float]]]:
-        embedder = None
-        if self.use_embeddings:
-            from synthloop.embeddings.static import load_static
-
-            embedder = load_static()
-        return dense_matrix(texts, embedder), [hashed(t) for t in texts]
+        return features_of(texts, self.use_embeddings)
 
     def logits(self, dense_rows: np.ndarray, sparse_rows: list[dict[int, float]]) -> np.ndarray:
         z = ((dense_rows - self.mean) / self.scale) @ self.dense_weights + self.bias
@@ -136,4 +143,5 @@ def load_model(folder: Path | str | None = None) -> QualityModel:
         float(threshold),
         card,
         bool(card.get("use_embeddings", True)),
+        hashlib.sha256(card_path.read_bytes() + arrays_path.read_bytes()).hexdigest(),
     )

@@ -23,7 +23,7 @@ import numpy as np
 from synthloop.errors import UserError
 from synthloop.quality.features import FEATURES, HASH_BUCKETS
 from synthloop.quality.labels import Example
-from synthloop.quality.model import QualityModel
+from synthloop.quality.model import QualityModel, features_of
 
 
 @dataclass
@@ -102,18 +102,21 @@ def split(examples: list[Example], share: float, seed: int) -> tuple[list[Exampl
     return [e for e in examples if id(e) not in held_ids], held
 
 
-def design(model: QualityModel, examples: list[Example], scale: float) -> tuple[Any, np.ndarray]:
+def design(
+    dense_rows: np.ndarray,
+    sparse_rows: list[dict[int, float]],
+    mean: np.ndarray,
+    scale: np.ndarray,
+    sparse_scale: float,
+) -> Any:
+    """The classifier's input: standardised dense features beside the hashed n-gram counts (times sparse_scale)."""
     from scipy.sparse import csr_matrix, hstack
 
-    dense_rows, sparse_rows = model.features([e.text for e in examples])
-    rows, cols, values = [], [], []
-    for row, features in enumerate(sparse_rows):
-        for col, value in features.items():
-            rows.append(row)
-            cols.append(col)
-            values.append(value * scale)
-    sparse = csr_matrix((values, (rows, cols)), shape=(len(examples), HASH_BUCKETS))
-    return hstack([csr_matrix(dense_rows), sparse]).tocsr(), dense_rows
+    rows = [row for row, features in enumerate(sparse_rows) for _ in features]
+    cols = [col for features in sparse_rows for col in features]
+    values = [value * sparse_scale for features in sparse_rows for value in features.values()]
+    sparse = csr_matrix((values, (rows, cols)), shape=(len(sparse_rows), HASH_BUCKETS))
+    return hstack([csr_matrix((dense_rows - mean) / scale), sparse]).tocsr()
 
 
 def fit(examples: list[Example], options: TrainOptions, card: dict[str, Any]) -> QualityModel:
@@ -125,16 +128,10 @@ def fit(examples: list[Example], options: TrainOptions, card: dict[str, Any]) ->
     labels = np.array([e.keep for e in train])
     if labels.all() or not labels.any():
         raise UserError("quality train: the training stories are all keep or all drop; give both kinds")
-    blank = QualityModel(
-        np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), np.zeros(HASH_BUCKETS), 0.0, 0.5
-    )
-    matrix, dense_rows = design(blank, train, 1.0)
+    dense_rows, sparse_rows = features_of([e.text for e in train])
     mean, scale = dense_rows.mean(0), dense_rows.std(0)
     scale = np.where(scale > 1e-9, scale, 1.0)
-    matrix = matrix.tolil()
-    matrix[:, : len(FEATURES)] = (dense_rows - mean) / scale
-    matrix = matrix.tocsr()
-    matrix[:, len(FEATURES) :] *= options.sparse_scale
+    matrix = design(dense_rows, sparse_rows, mean, scale, options.sparse_scale)
     weights = np.array([options.labelled_weight if e.labelled else 1.0 for e in train])
     classifier = LogisticRegression(C=options.regularisation, max_iter=5000, class_weight="balanced")
     folds = min(5, int(labels.sum()), int((~labels).sum()))

@@ -2,7 +2,12 @@
 
 Both are pure: render depends only on (run seed, index, vocabulary, options), so prompt i of a run is the same on
 every machine and every rerun; parse depends only on its inputs. A failed parse keeps the raw output in
-meta["raw"] and a `parse.*` flag, so curation can see and count it.
+meta["raw"] and a `parse.*` flag, so curation can see and count it. A recipe is a `Plugin` (synthloop/plugins.py):
+subclass `Recipe[MyOptions]` and `self.options` is typed as MyOptions.
+
+An adaptive recipe (`learns_from_shards`) is told, before each shard is rendered, what became of the stories of
+the shard before it (`before_shard`), read back from disk: prompt i then depends only on the seed and the finished
+shards before it, so resume stays exact.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from __future__ import annotations
 import random
 import re
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from synthloop.plugins import Plugin
 from synthloop.records import Record, stable_id
 from synthloop.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from synthloop.config import Config
 
 PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|okay|ok|certainly|of course)\b[^\n]*|here(?:'s| is)\b[^\n]*|title\s*:[^\n]*"
@@ -29,14 +38,30 @@ class RecipeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Recipe(ABC):
-    name: ClassVar[str]
-    Options: ClassVar[type[RecipeOptions]] = RecipeOptions
+RecipeOptionsT = TypeVar("RecipeOptionsT", bound=RecipeOptions)
 
-    def __init__(self, options: RecipeOptions, vocabulary: Vocabulary, seed: int) -> None:
-        self.options = options
+
+class Recipe(Plugin[RecipeOptionsT], ABC):
+    kind = "recipe"
+    Options: ClassVar[type[BaseModel]] = RecipeOptions
+
+    def __init__(self, options: RecipeOptionsT, vocabulary: Vocabulary, seed: int) -> None:
+        super().__init__(options)
         self.vocabulary = vocabulary
         self.seed = seed
+
+    def check(self) -> None:
+        """Raise UserError if the recipe cannot work (a missing module of `requires`, an unreadable input)."""
+        self.require()
+
+    @property
+    def learns_from_shards(self) -> bool:
+        """True when render() depends on `before_shard`: the shards then run one after another, locally."""
+        return False
+
+    def before_shard(self, index: int, finished: list[Record], cfg: Config) -> None:
+        """Called before shard `index` is rendered, with the stories of shard index - 1 as generated (none before
+        the first) and the run's config (whose [curate] section says what survives)."""
 
     def rng(self, index: int) -> random.Random:
         return random.Random(f"{self.name}:{self.seed}:{index}")

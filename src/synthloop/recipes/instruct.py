@@ -7,15 +7,18 @@ Each training example reads (the TinyStories-Instruct format):
     Random sentence: <a sentence the story must contain>
     Story: <the story>
 The random sentence is built from vocabulary words with simple templates before generation (so the story can be
-asked to contain it); the model writes the summary after the story, and parse() splits the two apart.
+asked to contain it); the model writes the summary after the story, and parse() splits the two apart. The
+`template` option works as in the tinystories recipe, with one more placeholder, {sentence}.
 """
 
 from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from synthloop.recipes.base import clean_story
-from synthloop.recipes.tinystories import FEATURES, TinyStories, features_sentence
+from synthloop.recipes.tinystories import FEATURES, TinyStories, TinyStoriesOptions, features_sentence
 from synthloop.records import Record
 
 TEMPLATE = (
@@ -50,18 +53,35 @@ def instruct_text(record: Record) -> str:
     return "\n".join(lines)
 
 
-class TinyStoriesInstruct(TinyStories):
+class InstructOptions(TinyStoriesOptions):
+    template: str = Field(
+        TEMPLATE,
+        description="placeholders {noun} {verb} {adjective} {features} {sentence}; the default asks for a "
+        "summary line too, which parse() splits off",
+    )
+
+    def model_post_init(self, context: object) -> None:
+        super().model_post_init(context)
+        if "{sentence}" not in self.template:
+            raise ValueError("template must contain {sentence} (the random sentence the story must contain)")
+
+
+class TinyStoriesInstruct(TinyStories[InstructOptions]):
     name = "tinystories-instruct"
+    Options = InstructOptions
 
     def render(self, index: int) -> Record:
         words, features = self.sample(index)
+        # Not an independent draw: a fresh generator on the same seed as sample()'s replays the stream the words
+        # were drawn from, shifted by the one value skipped here, so the sentence is correlated with the words.
+        # (Kept as it is: an independent stream would change every existing run's sentences.)
         rng = self.rng(index)
-        rng.random()  # keep the sentence choice independent of the word draws above
+        rng.random()
         other_noun = rng.choice(sorted(e.word for e in self.vocabulary.by_pos["noun"]))
         other_adjective = rng.choice(sorted(e.word for e in self.vocabulary.by_pos["adjective"]))
         sentence = rng.choice(SENTENCES).format(noun=other_noun, adjective=other_adjective)
         sentence = re.sub(r"\b([Aa]) (?=[aeiou])", r"\1n ", sentence)  # "a exciting" -> "an exciting"
-        prompt = TEMPLATE.format(features=features_sentence(features), sentence=sentence, **words)
+        prompt = self.options.template.format(features=features_sentence(features), sentence=sentence, **words)
         return self.make_record(index, prompt, words, features, random_sentence=sentence)
 
     def parse(self, record: Record, raw: str, finish_reason: str) -> Record:

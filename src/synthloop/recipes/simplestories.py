@@ -226,24 +226,22 @@ def parameter_lists(options: dict[str, Any] | None = None) -> dict[str, list[str
 
 
 class SimpleStoriesOptions(RecipeOptions):
-    stories_per_call: int = Field(1, ge=1, le=10)  # stories one call asks for (shard and batch sizes: multiples)
-    avoid_once_upon_a_time: bool = True  # ask the model not to open with "Once upon a time"
-    system_prompt: str = "You write short, simple stories for small children."
+    stories_per_call: int = Field(
+        1, ge=1, le=10, description="stories one call asks for (shard and batch sizes: multiples)"
+    )
+    avoid_once_upon_a_time: bool = Field(True, description='ask the model not to open with "Once upon a time"')
+    system_prompt: str = Field(
+        "You write short, simple stories for small children.", description="the system message; empty: none"
+    )
 
 
-class SimpleStories(Recipe):
+class SimpleStories(Recipe[SimpleStoriesOptions]):
     name = "simplestories"
-    Options = SimpleStoriesOptions
 
-    def __init__(self, options: RecipeOptions, vocabulary: Vocabulary, seed: int) -> None:
+    def __init__(self, options: SimpleStoriesOptions, vocabulary: Vocabulary, seed: int) -> None:
         super().__init__(options, vocabulary, seed)
         self.sampler = UniformSampler(vocabulary)
-        self.stories_per_call = self._opts.stories_per_call
-
-    @property
-    def _opts(self) -> SimpleStoriesOptions:
-        assert isinstance(self.options, SimpleStoriesOptions)
-        return self.options
+        self.stories_per_call = self.options.stories_per_call
 
     def draw(self, index: int) -> tuple[dict[str, str], dict[str, Any]]:
         """Story `index`'s words and parameters (depend only on run seed and index)."""
@@ -266,7 +264,7 @@ class SimpleStories(Recipe):
         drawn = [self.draw(group * k + j) for j in range(k)]
         opening = (
             (OPENING if k == 1 else OPENING.replace("the story", "any story"))
-            if (self._opts.avoid_once_upon_a_time)
+            if (self.options.avoid_once_upon_a_time)
             else ""
         )
         if k == 1:
@@ -293,7 +291,7 @@ class SimpleStories(Recipe):
         return str(record.meta.get("call", record.id))
 
     def messages(self, record: Record) -> list[dict[str, str]]:
-        system = self._opts.system_prompt
+        system = self.options.system_prompt
         return ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": record.prompt}
         ]

@@ -6,7 +6,7 @@ The template is the one recorded in the TinyStories dataset; the feature phrases
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import Field
 
@@ -14,6 +14,9 @@ from synthloop.recipes.base import Recipe, RecipeOptions
 from synthloop.records import Record
 from synthloop.vocab import Vocabulary
 from synthloop.vocab.sampler import CoverageSampler, UniformSampler
+
+if TYPE_CHECKING:
+    from synthloop.config import Config
 
 TEMPLATE = (
     "Write a short story (3-5 paragraphs) which only uses very simple words that a 3 year old child would "
@@ -38,17 +41,23 @@ SMALL_MODEL_TEMPLATE = (
 
 
 class TinyStoriesOptions(RecipeOptions):
-    # Placeholders: {noun} {verb} {adjective} {features}; "small-model" names SMALL_MODEL_TEMPLATE.
-    template: str = TEMPLATE
-    features: list[str] = Field(default_factory=lambda: list(FEATURES))  # which features may be sampled
-    max_features: int = Field(2, ge=0, le=len(FEATURES))  # each prompt gets 0..max_features of them, uniformly
-    system_prompt: str = "You write short, simple stories for small children."
+    template: str = Field(
+        TEMPLATE, description='placeholders {noun} {verb} {adjective} {features}; "small-model": the short form'
+    )
+    features: list[str] = Field(default_factory=lambda: list(FEATURES), description="features that may be sampled")
+    max_features: int = Field(
+        2, ge=0, le=len(FEATURES), description="each prompt gets 0..max_features of them, uniformly"
+    )
+    system_prompt: str = Field(
+        "You write short, simple stories for small children.", description="the system message; empty: none"
+    )
     # How words are drawn: "uniform" (the TinyStories recipe) or "coverage" (asks for words that have not yet
-    # survived curation, with partners that usually do; see vocab/sampler.py). coverage_strength: how hard it
-    # favours the least-kept words. coverage_from: a curated dataset whose kept stories count as used.
-    sampler: Literal["uniform", "coverage"] = "uniform"
-    coverage_strength: float = Field(4.0, gt=0, le=10)
-    coverage_from: Path | None = None
+    # survived curation, with partners that usually do; see vocab/sampler.py).
+    sampler: Literal["uniform", "coverage"] = Field(
+        "uniform", description="uniform: the TinyStories recipe; coverage: favour words not yet kept"
+    )
+    coverage_strength: float = Field(4.0, gt=0, le=10, description="how hard coverage favours the least-kept words")
+    coverage_from: Path | None = Field(None, description="a curated dataset whose kept stories count as kept")
 
     def model_post_init(self, context: object) -> None:
         if self.template == "small-model":
@@ -67,36 +76,71 @@ def features_sentence(features: list[str]) -> str:
     return " The story has the following features: " + ", ".join(FEATURES[f] for f in features) + "."
 
 
-class TinyStories(Recipe):
+TinyStoriesOptionsT = TypeVar("TinyStoriesOptionsT", bound=TinyStoriesOptions)
+
+
+class TinyStories(Recipe[TinyStoriesOptionsT]):
     name = "tinystories"
     Options = TinyStoriesOptions
 
-    def __init__(self, options: RecipeOptions, vocabulary: Vocabulary, seed: int) -> None:
+    def __init__(self, options: TinyStoriesOptionsT, vocabulary: Vocabulary, seed: int) -> None:
         super().__init__(options, vocabulary, seed)
-        opts = self._opts
-        self.sampler = CoverageSampler(vocabulary, opts.coverage_strength) if opts.sampler == "coverage" else (
-            UniformSampler(vocabulary))  # fmt: skip
+        opts = self.options
+        self.sampler = (
+            CoverageSampler(vocabulary, opts.coverage_strength)
+            if opts.sampler == "coverage"
+            else (UniformSampler(vocabulary))
+        )
+        self._judge: Any = None  # the per-story curation step the coverage sampler learns from
 
     @property
-    def _opts(self) -> TinyStoriesOptions:
-        assert isinstance(self.options, TinyStoriesOptions)
-        return self.options
+    def learns_from_shards(self) -> bool:
+        return isinstance(self.sampler, CoverageSampler)
+
+    def check(self) -> None:
+        super().check()
+        if self.learns_from_shards and self.options.coverage_from is not None:
+            from synthloop.store.dataset import Dataset
+
+            Dataset.open(self.options.coverage_from).check_ids()  # read when the first shard starts
+
+    def before_shard(self, index: int, finished: list[Record], cfg: Config) -> None:
+        """The coverage sampler learns which words the stories of the shard before used and which stories survive
+        the curation filters that judge one story at a time (constraints, vocab, form, readability, safety; dedup
+        needs the whole run)."""
+        sampler = self.sampler
+        if not isinstance(sampler, CoverageSampler):
+            return
+        from synthloop.curate.runner import per_story_step
+        from synthloop.curate.step import KEPT
+
+        if self._judge is None:
+            self._judge = per_story_step(cfg, self.vocabulary, [])
+        if index == 0 and self.options.coverage_from is not None:
+            from synthloop.store.dataset import Dataset
+
+            for record in Dataset.open(self.options.coverage_from).iter_records():
+                sampler.count_kept(record.words)
+        words_required = "constraints" in cfg.curate.order  # otherwise leaving a word out costs a story nothing
+        for record in self._judge.curate_batch(finished) if finished else []:
+            missing = record.meta.get("missing", []) if words_required else []
+            sampler.observe(record.words, kept=record.meta.get("curation") == KEPT, missing=missing)
 
     def sample(self, index: int) -> tuple[dict[str, str], list[str]]:
         rng = self.rng(index)
         words = self.sampler.sample(rng)
-        allowed = self._opts.features
-        count = rng.randint(0, min(self._opts.max_features, len(allowed)))
+        allowed = self.options.features
+        count = rng.randint(0, min(self.options.max_features, len(allowed)))
         features = sorted(rng.sample(allowed, count), key=list(FEATURES).index)
         return words, features
 
     def render(self, index: int) -> Record:
         words, features = self.sample(index)
-        prompt = self._opts.template.format(features=features_sentence(features), **words)
+        prompt = self.options.template.format(features=features_sentence(features), **words)
         return self.make_record(index, prompt, words, features)
 
     def messages(self, record: Record) -> list[dict[str, str]]:
-        system = self._opts.system_prompt
+        system = self.options.system_prompt
         return ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": record.prompt}
         ]

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthloop.store.manifest import Manifest
+
 
 def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def render_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
-    generate = manifest.get("source_manifest") or manifest
-    settings = generate.get("settings", {})
+def render_card(manifest: Manifest, metrics: dict[str, Any]) -> str:
+    settings = manifest.generation.settings
     options = settings.get("backend_options", {})
     dataset, coverage = metrics["dataset"], metrics["coverage"]
     curation = metrics.get("curation") or {}
@@ -64,8 +65,10 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
     ]
     if "prompt_words" in coverage:
         words = coverage["prompt_words"]
-        lines.append(f"| prompt words with >= 1 / >= 3 stories, Gini | {_fmt(words['share_asked_1'])} / "
-                     f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |")  # fmt: skip
+        lines.append(
+            f"| prompt words with >= 1 / >= 3 stories, Gini | {_fmt(words['share_asked_1'])} / "
+            f"{_fmt(words['share_asked_3'])}, {_fmt(words['gini'])} |"
+        )
     if "cost" in metrics:
         spent = metrics["cost"]
         lines.append(

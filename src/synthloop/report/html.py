@@ -52,36 +52,50 @@ def diversity_section(m: dict[str, Any]) -> str:
     sides = ["dataset"] + (["reference"] if "reference" in m else [])
     rows = []
     for label, key, digits in [
-        ("stories", "stories", 0), ("distinct-1", "distinct_1", 3), ("distinct-2", "distinct_2", 3),
-        ("distinct-3", "distinct_3", 3), ("compression ratio (gzip)", "compression_ratio", 2),
-        ("self-BLEU (sampled)", "self_bleu", 3), ("top-10 opening share", "openings/top10_share", 3),
+        ("stories", "stories", 0),
+        ("distinct-1", "distinct_1", 3),
+        ("distinct-2", "distinct_2", 3),
+        ("distinct-3", "distinct_3", 3),
+        ("compression ratio (gzip)", "compression_ratio", 2),
+        ("self-BLEU (sampled)", "self_bleu", 3),
+        ("top-10 opening share", "openings/top10_share", 3),
         ("'once upon a time' share", "openings/once_upon_a_time_share", 3),
         ("mean pairwise cosine (MiniLM, sampled)", "embedding/mean_pairwise_cosine", 3),
-        ("Vendi score (sampled)", "embedding/vendi_score", 1), ("words per story, median", "words/p50", 0),
+        ("Vendi score (sampled)", "embedding/vendi_score", 1),
+        ("words per story, median", "words/p50", 0),
         ("Flesch-Kincaid grade, median", "fk_grade/p50", 2),
-    ]:  # fmt: skip
+    ]:
         rows.append([label] + [number(m, f"{side}/{key}", digits) for side in sides])
     openings = [[html.escape(o["opening"]), f"{o['share']:.3f}"] for o in m["dataset"]["openings"]["top_openings"]]
     histograms = [
         image(plots.histogram("story length", "words", {s: m[s]["lengths"] for s in sides}), "length histogram"),
-        image(plots.histogram("readability", "Flesch-Kincaid grade", {s: m[s]["grades"] for s in sides}),
-              "readability histogram"),
-    ]  # fmt: skip
-    return (f"<h2>Diversity</h2>{table(['metric', *sides], rows)}<div class='grid'>{''.join(histograms)}</div>"
-            f"<h3>Most common openings (first five words)</h3>{table(['opening', 'share'], openings)}")  # fmt: skip
+        image(
+            plots.histogram("readability", "Flesch-Kincaid grade", {s: m[s]["grades"] for s in sides}),
+            "readability histogram",
+        ),
+    ]
+    return (
+        f"<h2>Diversity</h2>{table(['metric', *sides], rows)}<div class='grid'>{''.join(histograms)}</div>"
+        f"<h3>Most common openings (first five words)</h3>{table(['opening', 'share'], openings)}"
+    )
 
 
 def coverage_section(m: dict[str, Any]) -> str:
     sides = ["coverage"] + (["reference_coverage"] if "reference_coverage" in m else [])
-    rows = [[label] + [number(m, f"{side}/{key}", digits) for side in sides] for label, key, digits in [
-        ("vocabulary size", "vocabulary_size", 0), ("words requested by prompts", "requested_words", 0),
-        ("requested words used in their stories' data", "requested_words_used", 0),
-        ("vocabulary words used anywhere", "vocabulary_words_used", 0),
-        ("share of vocabulary used", "vocabulary_used_share", 3),
-        ("share of the vocabulary's rare half used", "rare_half_used_share", 3),
-        ("prompt words (nouns, verbs, adjectives) asked for by >= 1 story", "prompt_words/share_asked_1", 3),
-        ("... by >= 3 stories", "prompt_words/share_asked_3", 3),
-        ("Gini of stories per prompt word (0 = even)", "prompt_words/gini", 3)]]  # fmt: skip
+    rows = [
+        [label] + [number(m, f"{side}/{key}", digits) for side in sides]
+        for label, key, digits in [
+            ("vocabulary size", "vocabulary_size", 0),
+            ("words requested by prompts", "requested_words", 0),
+            ("requested words used in their stories' data", "requested_words_used", 0),
+            ("vocabulary words used anywhere", "vocabulary_words_used", 0),
+            ("share of vocabulary used", "vocabulary_used_share", 3),
+            ("share of the vocabulary's rare half used", "rare_half_used_share", 3),
+            ("prompt words (nouns, verbs, adjectives) asked for by >= 1 story", "prompt_words/share_asked_1", 3),
+            ("... by >= 3 stories", "prompt_words/share_asked_3", 3),
+            ("Gini of stories per prompt word (0 = even)", "prompt_words/gini", 3),
+        ]
+    ]
     series = {"dataset" if side == "coverage" else "reference": m[side]["rank_frequency"] for side in sides}
     plot = image(plots.rank_frequency(series), "rank frequency")
     headers = ["", "dataset"] + (["reference"] if len(sides) > 1 else [])
@@ -92,16 +106,22 @@ def constraints_section(m: dict[str, Any]) -> str:
     c = m["constraints"]
     rows = [[html.escape(role), number(m, f"constraints/by_pos/{role}")] for role in c["by_pos"]]
     rows.append(["all three words", number(m, "constraints/all_words")])
-    features = [[html.escape(f), str(v["stories"]), number(m, f"constraints/by_feature/{f}/all_words")]
-                for f, v in c["by_feature"].items()]  # fmt: skip
-    out = (f"<h2>Constraints and curation</h2><p class='note'>Constraint success over every generated story, "
-           f"before curation.</p>{table(['required word', 'success rate'], rows)}"
-           f"{table(['feature', 'stories', 'all three words used'], features)}")  # fmt: skip
+    features = [
+        [html.escape(f), str(v["stories"]), number(m, f"constraints/by_feature/{f}/all_words")]
+        for f, v in c["by_feature"].items()
+    ]
+    out = (
+        f"<h2>Constraints and curation</h2><p class='note'>Constraint success over every generated story, "
+        f"before curation.</p>{table(['required word', 'success rate'], rows)}"
+        f"{table(['feature', 'stories', 'all three words used'], features)}"
+    )
     curation = m.get("curation")
     if curation:
         reasons = sorted(curation["dropped"].items(), key=lambda item: -item[1])
-        rows = [[html.escape(r), number(m, f"curation/dropped/{r}", 0),
-                 number(m, f"curation/dropped_first_reason/{r}", 0)] for r, _ in reasons]  # fmt: skip
+        rows = [
+            [html.escape(r), number(m, f"curation/dropped/{r}", 0), number(m, f"curation/dropped_first_reason/{r}", 0)]
+            for r, _ in reasons
+        ]
         out += (
             f"<p>kept {number(m, 'curation/kept', 0)} of {number(m, 'curation/total', 0)} "
             f"({number(m, 'curation/kept_rate')})</p>{table(['reason', 'dropped', 'first reason'], rows)}"
@@ -136,19 +156,31 @@ def quality_section(m: dict[str, Any]) -> str:
 
 def bias_section(m: dict[str, Any]) -> str:
     sides = list(m["bias"])
-    rows = [[label] + [number(m, f"bias/{side}/{key}", digits) for side in sides] for label, key, digits in [
-        ("female pronouns", "pronouns/female", 0), ("male pronouns", "pronouns/male", 0),
-        ("female share of pronouns", "pronouns/female_share", 3), ("female names", "names/female", 0),
-        ("male names", "names/male", 0), ("female share of names", "names/female_share", 3)]]  # fmt: skip
+    rows = [
+        [label] + [number(m, f"bias/{side}/{key}", digits) for side in sides]
+        for label, key, digits in [
+            ("female pronouns", "pronouns/female", 0),
+            ("male pronouns", "pronouns/male", 0),
+            ("female share of pronouns", "pronouns/female_share", 3),
+            ("female names", "names/female", 0),
+            ("male names", "names/male", 0),
+            ("female share of names", "names/female_share", 3),
+        ]
+    ]
     verbs = []
     for side in sides:
         for pronoun, top in m["bias"][side]["verbs_after_pronoun"].items():
             verbs.append([f"{html.escape(side)}: {pronoun}", html.escape(", ".join(f"{v} ({n})" for v, n in top))])
-    occupations = [[html.escape(f"{side}: {job}"), str(c.get("female", 0)), str(c.get("male", 0))]
-                   for side in sides for job, c in sorted(m["bias"][side]["occupations"].items())]  # fmt: skip
-    return (f"<h2>Bias audit</h2>{table(['', *sides], rows)}<h3>Verbs after he / she</h3>"
-            f"{table(['who', 'top verbs'], verbs)}<h3>Occupations in sentences with only female / only male "
-            f"pronouns</h3>{table(['occupation', 'female', 'male'], occupations)}")  # fmt: skip
+    occupations = [
+        [html.escape(f"{side}: {job}"), str(c.get("female", 0)), str(c.get("male", 0))]
+        for side in sides
+        for job, c in sorted(m["bias"][side]["occupations"].items())
+    ]
+    return (
+        f"<h2>Bias audit</h2>{table(['', *sides], rows)}<h3>Verbs after he / she</h3>"
+        f"{table(['who', 'top verbs'], verbs)}<h3>Occupations in sentences with only female / only male "
+        f"pronouns</h3>{table(['occupation', 'female', 'male'], occupations)}"
+    )
 
 
 def reference_section(m: dict[str, Any]) -> str:
@@ -168,8 +200,10 @@ def review_section(m: dict[str, Any]) -> str:
     if not review:
         return ""
     rows = [[html.escape(name), number(m, f"review/counts/{name}", 0)] for name in review["counts"]]
-    pairs = [[html.escape(" & ".join(p["reviewers"])), str(p["items"]), number(m, f"review/agreement/pairs/{i}/kappa")]
-             for i, p in enumerate(review["agreement"]["pairs"])]  # fmt: skip
+    pairs = [
+        [html.escape(" & ".join(p["reviewers"])), str(p["items"]), number(m, f"review/agreement/pairs/{i}/kappa")]
+        for i, p in enumerate(review["agreement"]["pairs"])
+    ]
     return (
         f"<h2>Human review</h2><p>{number(m, 'review/decisions', 0)} decisions; kept "
         f"{number(m, 'review/kept', 0)}, excluded {number(m, 'review/excluded', 0)}; "

@@ -17,10 +17,12 @@ from synthloop.metrics.compute import compute_metrics
 from synthloop.metrics.cost import cost_metrics
 from synthloop.metrics.parameters import parameter_coverage
 from synthloop.metrics.quality import quality_metrics
+from synthloop.records import NULL_TEXT
 from synthloop.report.card import render_card
 from synthloop.report.html import render
 from synthloop.store.atomic import atomic_write_text
 from synthloop.store.dataset import Dataset
+from synthloop.store.manifest import Manifest
 from synthloop.store.texts import read_texts
 from synthloop.vocab import load_vocabulary
 
@@ -32,67 +34,68 @@ class ReportResult:
 
 
 def vocabulary_for(dataset: Dataset) -> Any:
-    manifest = dataset.manifest.get("source_manifest") or dataset.manifest
-    path = ((manifest.get("config") or {}).get("vocab") or {}).get("path")
-    return load_vocabulary(path)
+    return load_vocabulary(dataset.provenance.vocab_path)
 
 
-def recipe_parameters(generation: dict[str, Any]) -> dict[str, list[str]] | None:
+def recipe_parameters(generation: Manifest) -> dict[str, list[str]] | None:
     """The value lists a parameterised recipe samples from (simplestories), from the run's recipe options."""
-    settings = generation.get("settings") or {}
-    if settings.get("recipe") != "simplestories":
+    name, options = generation.recipe
+    if name != "simplestories":
         return None
     from synthloop.recipes.simplestories import parameter_lists
 
-    return parameter_lists(settings.get("recipe_options") or {})
+    return parameter_lists(options)
 
 
 def find_guard(dataset: Dataset) -> dict[str, Any] | None:
     """The collapse guard's record of the generation run behind this dataset (itself, or the run it came from)."""
-    from synthloop.collapse.guard import read_guard
+    from synthloop.generate.guard import read_guard
 
-    folders = [dataset.root]
-    manifest = dataset.manifest
-    for _ in range(3):  # curated <- generated; reviewed <- curated <- generated
-        source = (manifest.get("settings") or {}).get("input") or manifest.get("source")
-        if not source:
-            break
-        folders.append(Path(source))
-        manifest = manifest.get("source_manifest") or {}
+    folders = [dataset.root] + [m.source for m in dataset.provenance.lineage() if m.source is not None]
     for folder in folders:
         guard = read_guard(folder)
         if guard is not None:
-            return {"summary": guard["summary"], "checks": len(guard["checks"]), "config": guard["config"],
-                    "from": str(folder)}  # fmt: skip
+            return {
+                "summary": guard["summary"],
+                "checks": len(guard["checks"]),
+                "config": guard["config"],
+                "from": str(folder),
+            }
     return None
 
 
 def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0) -> ReportResult:
     dataset = Dataset.open(source)
-    kept = list(dataset.iter_records("data"))
+    stored = {part: list(dataset.iter_records(part)) for part in ("data", "excluded")}
+    # Records without text (a null in a foreign file) are failed records: left out of every metric, and counted.
+    without_text = {part: sum(NULL_TEXT in r.flags for r in records) for part, records in stored.items()}
+    kept = [r for r in stored["data"] if NULL_TEXT not in r.flags]
     if not kept:
-        raise UserError(f"{source}: no stories to report on (data/ is empty)")
-    excluded = list(dataset.iter_records("excluded"))
+        raise UserError(f"{source}: no stories to report on (data/ holds none with text)")
+    excluded = [r for r in stored["excluded"] if NULL_TEXT not in r.flags]
     every = kept + excluded
     stats_path = dataset.root / "stats.json"
-    review = dataset.manifest.get("review") if dataset.manifest.get("kind") == "review" else None
+    review = dataset.provenance.review
     if review is not None:  # a reviewed dataset: curation counts live with the curated source
-        stats_path = Path(str(dataset.manifest.get("source", ""))) / "stats.json"
+        stats_path = Path(str(dataset.provenance.source or "")) / "stats.json"
     curation = json.loads(stats_path.read_text()) if stats_path.is_file() else None
     reference_texts = read_texts(reference) if reference else None
-    metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts,
-                              str(reference) if reference else None, seed)  # fmt: skip
+    metrics = compute_metrics(
+        kept, every, vocabulary_for(dataset), curation, reference_texts, str(reference) if reference else None, seed
+    )
     metrics["source"] = str(dataset.root)
     quality = quality_metrics(kept, excluded)
     if quality is not None:
         metrics["quality"] = quality
-    generation = dataset.manifest.get("source_manifest") or dataset.manifest
-    spent = cost_metrics(kept, every, generation.get("cost"))
+    generation = dataset.provenance.generation
+    spent = cost_metrics(kept, every, generation.cost)
     if spent is not None:
         metrics["cost"] = spent
     parameters = parameter_coverage(kept, recipe_parameters(generation))
     if parameters is not None:
         metrics["parameters"] = parameters
+    if any(without_text.values()):
+        metrics["left_out"] = {NULL_TEXT: without_text}
     if review is not None:
         metrics["review"] = review
     guard = find_guard(dataset)
@@ -101,5 +104,5 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     out = Path(out)
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n")
     atomic_write_text(out / "index.html", render(metrics, f"synthloop report: {dataset.root.name}"))
-    atomic_write_text(out / "README.md", render_card(dataset.manifest, metrics))
+    atomic_write_text(out / "README.md", render_card(dataset.provenance, metrics))
     return ReportResult(out=out, metrics=metrics)

@@ -3,25 +3,36 @@
 Pages: / (queues with counts and progress), /q/<queue> (the reviewer's next undecided item), /q/<queue>/<index>
 (an item), /stats (agreement and conflicts). JSON: /api/items/<id>, /api/items/<id>/decisions, /api/stats.
 Model output is untrusted: templates autoescape everything, and the Content-Security-Policy allows only this
-server's own script, so even a story that slipped past escaping could not run code. Needs the `review` extra.
+server's own script, so even a story that slipped past escaping could not run code. Requests are untrusted too:
+every body is bounded and fully checked (synthloop/review/validate.py) before anything is written, a mistake is a
+4xx with a one-line message, and a decision retried after a lost answer is stored once (its key). Who is asking
+is one FastAPI dependency (`session`, and `signed_in` for the routes that need a reviewer: a request without a
+known token gets the login page or a 401 from one place); every decision, form or JSON, is one `store.decide`.
+Needs the `review` extra.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import socket
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from synthloop.errors import UserError
 from synthloop.records import Record
-from synthloop.review import auth
+from synthloop.review import auth, validate
 from synthloop.review.agreement import agreement
 from synthloop.review.items import highlight, load_items
-from synthloop.review.store import REASONS, ReviewStore, conflicts, default_db
-from synthloop.review.validate import InvalidInput, decision_input, parse_form
+from synthloop.review.store import REASONS, Decided, KeyReused, ReviewStore, conflicts, default_db
+from synthloop.review.validate import DecisionInput, InvalidInput, decision_input, parse_form, parse_json_object
 from synthloop.store.dataset import Dataset
 
 QUEUES = {
@@ -41,14 +52,63 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who sent a request: the reviewer its token belongs to (None: no or unknown token), the token, and whether
+    it came in the session cookie (then a form post must also carry the CSRF token) or a Bearer header."""
+
+    reviewer: str | None
+    token: str
+    from_cookie: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    name: str
+    token: str
+    from_cookie: bool
+
+
+class NotSignedIn(Exception):
+    """Raised by the `signed_in` dependency; answered with the login page (HTML) or a 401 (the JSON API)."""
+
+
+def session(request: Request) -> Session:
+    token, from_cookie = auth.request_token(dict(request.headers), dict(request.cookies))
+    return Session(request.app.state.store.reviewer_for(token), token, from_cookie)
+
+
+def signed_in(current: Annotated[Session, Depends(session)]) -> Reviewer:
+    if current.reviewer is None:
+        raise NotSignedIn
+    return Reviewer(current.reviewer, current.token, current.from_cookie)
+
+
+AnySession = Annotated[Session, Depends(session)]
+SignedIn = Annotated[Reviewer, Depends(signed_in)]
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused (TooLarge) as soon as it passes MAX_BODY bytes: never read whole first."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        validate.check_size(int(declared))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        validate.check_size(len(body))
+    return bytes(body)
+
+
 def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     dataset = Dataset.open(dataset_path)
+    records, items = load_items(dataset)  # a dataset that cannot be read fails here, before a database is made
     store = ReviewStore(db_path or default_db(dataset.root))
-    records, items = load_items(dataset)
     store.sync_items(items)
     templates = Environment(loader=PackageLoader("synthloop.review", "templates"), autoescape=True)
     static = importlib.resources.files("synthloop.review") / "static"
     app = FastAPI(title="synthloop review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store = store  # what the `session` dependency asks
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
@@ -58,10 +118,6 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
 
     def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         return HTMLResponse(templates.get_template(name).render(dataset=dataset.root.name, **values), status)
-
-    def who(request: Request) -> tuple[str | None, str, bool]:
-        token, from_cookie = auth.request_token(dict(request.headers), dict(request.cookies))
-        return store.reviewer_for(token), token, from_cookie
 
     def unauthorized(request: Request, message: str = "log in with your reviewer token") -> Response:
         if request.url.path.startswith("/api/"):
@@ -73,13 +129,32 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             return JSONResponse({"error": message}, status)
         return page("message.html", status, title=f"Error {status}", message=message)
 
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, problem: NotSignedIn) -> Response:
+        return unauthorized(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_path(request: Request, problem: RequestValidationError) -> Response:
+        return error(request, 404, f"no page at {request.url.path[:80]!r} (an item position is a whole number)")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_route(request: Request, problem: StarletteHTTPException) -> Response:  # 404, 405 from routing
+        what = "no page at" if problem.status_code == 404 else f"{request.method[:10]} is not accepted at"
+        return error(request, problem.status_code, f"{what} {request.url.path[:80]!r}")
+
     def queue_state(queue: str, reviewer: str) -> dict[str, Any]:
         ids = store.queue_ids(queue, reviewer)
         mine, anyone = store.decided_by(reviewer), store.decided_by_anyone()
         done = sum(i in mine for i in ids)
         progress = round(100 * done / len(ids)) if ids else 100
-        return {"name": queue, "title": QUEUES[queue], "total": len(ids), "mine": done,
-                "anyone": sum(i in anyone for i in ids), "progress": progress}  # fmt: skip
+        return {
+            "name": queue,
+            "title": QUEUES[queue],
+            "total": len(ids),
+            "mine": done,
+            "anyone": sum(i in anyone for i in ids),
+            "progress": progress,
+        }
 
     def item_view(record: Record, reviewer: str, token: str) -> dict[str, Any]:
         decisions = store.decisions(record.id)
@@ -100,6 +175,13 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             "mine": [d for d in decisions if d.reviewer == reviewer],
         }
 
+    def decide(request: Request, item_id: str, me: Reviewer, submitted: DecisionInput) -> Response | Decided:
+        """The one way both the form and the JSON API store a decision: the store's Decided, or a 409."""
+        try:
+            return store.decide(item_id, me.name, **asdict(submitted))
+        except KeyReused:
+            return error(request, 409, "field 'key': already used for a different decision")
+
     @app.get("/login", response_class=HTMLResponse)
     def login_page() -> Response:
         return page("login.html")
@@ -107,9 +189,9 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     @app.post("/login")
     async def login(request: Request) -> Response:
         try:
-            token = parse_form(await request.body()).get("token", "").strip()
+            token = parse_form(await read_body(request), allowed=("token",)).get("token", "").strip()
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
+            return error(request, problem.status, str(problem))
         if store.reviewer_for(token) is None:
             return page("login.html", 401, message="unknown token")
         response = RedirectResponse("/", 303)
@@ -117,126 +199,117 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
         return response
 
     @app.post("/logout")
-    async def logout(request: Request) -> Response:
-        reviewer, token, _ = who(request)
-        form = parse_form(await request.body())
-        if reviewer is None or not auth.csrf_ok(token, form.get("csrf", "")):
+    async def logout(request: Request, current: AnySession) -> Response:
+        try:
+            form = parse_form(await read_body(request), allowed=("csrf",))
+        except InvalidInput as problem:
+            return error(request, problem.status, str(problem))
+        if current.reviewer is None or not auth.csrf_ok(current.token, form.get("csrf", "")):
             return error(request, 403, "logout needs a valid session and CSRF token")
         response = RedirectResponse("/login", 303)
         response.delete_cookie(auth.COOKIE, path="/")
         return response
 
     @app.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> Response:
-        reviewer, token, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
-        states = [queue_state(q, reviewer) for q in QUEUES]
-        return page("index.html", reviewer=reviewer, queues=states, csrf=auth.csrf_token(token),
-                    stats=agreement(store.decisions()))  # fmt: skip
+    def index(me: SignedIn) -> Response:
+        states = [queue_state(q, me.name) for q in QUEUES]
+        return page(
+            "index.html",
+            reviewer=me.name,
+            queues=states,
+            csrf=auth.csrf_token(me.token),
+            stats=agreement(store.decisions()),
+        )
 
     @app.get("/q/{queue}")
-    def next_in_queue(request: Request, queue: str) -> Response:
-        reviewer, _, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    def next_in_queue(request: Request, me: SignedIn, queue: str) -> Response:
         if queue not in QUEUES:
             return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
-        ids = store.queue_ids(queue, reviewer)
-        mine = store.decided_by(reviewer)
+        ids = store.queue_ids(queue, me.name)
+        mine = store.decided_by(me.name)
         index = 0 if queue == "mine" else next((i for i, item in enumerate(ids) if item not in mine), None)
         if index is None or not ids:
             return page("message.html", title=QUEUES[queue], message="Nothing left to review in this queue.")
         return RedirectResponse(f"/q/{queue}/{index}", 303)
 
     @app.get("/q/{queue}/{index}", response_class=HTMLResponse)
-    def item_page(request: Request, queue: str, index: int) -> Response:
-        reviewer, token, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    def item_page(request: Request, me: SignedIn, queue: str, index: int) -> Response:
         if queue not in QUEUES:
             return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
-        ids = store.queue_ids(queue, reviewer)
+        ids = store.queue_ids(queue, me.name)
         if not 0 <= index < len(ids):
             return error(request, 404, f"queue {queue!r} has {len(ids)} items; no item at position {index}")
-        view = item_view(records[ids[index]], reviewer, token)
-        return page("item.html", queue=queue_state(queue, reviewer), index=index, count=len(ids), **view)
+        view = item_view(records[ids[index]], me.name, me.token)
+        return page("item.html", queue=queue_state(queue, me.name), index=index, count=len(ids), **view)
 
     @app.post("/items/{item_id}/decisions")
-    async def decide_form(request: Request, item_id: str) -> Response:
-        reviewer, token, from_cookie = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    async def decide_form(request: Request, me: SignedIn, item_id: str) -> Response:
         try:
-            form = parse_form(await request.body())
+            form = parse_form(await read_body(request))
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
-        if from_cookie and (
-            not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(token, form.get("csrf", ""))
+            return error(request, problem.status, str(problem))
+        if me.from_cookie and (
+            not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(me.token, form.get("csrf", ""))
         ):
             return error(request, 403, "missing or wrong CSRF token (reload the page and try again)")
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
-        try:
-            submitted = decision_input(form)
+        try:  # every field, before anything is written
+            submitted = decision_input(form, extra_fields=validate.FORM_FIELDS)
+            queue = form.get("queue") or "random"
+            if queue not in QUEUES:
+                raise InvalidInput(f"field 'queue': expected one of {', '.join(QUEUES)}, got {queue[:40]!r}")
+            index = validate.whole_number(form.get("index") or "0", "index", validate.INDEX_MAX)
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
-        store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
-                     text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
-        queue = form.get("queue") if form.get("queue") in QUEUES else "random"
-        index = form.get("index", "0")
+            return error(request, problem.status, str(problem))
+        decided = decide(request, item_id, me, submitted)
+        if isinstance(decided, Response):
+            return decided
         if queue == "mine" or submitted.action == "tag":  # stay on the item
-            return RedirectResponse(f"/q/{queue}/{int(index) if index.isdigit() else 0}", 303)
+            return RedirectResponse(f"/q/{queue}/{index}", 303)
         return RedirectResponse(f"/q/{queue}", 303)
 
     @app.get("/stats", response_class=HTMLResponse)
-    def stats_page(request: Request) -> Response:
-        reviewer, _, _ = who(request)
-        if reviewer is None:
-            return unauthorized(request)
+    def stats_page(me: SignedIn) -> Response:
         decisions = store.decisions()
-        return page("stats.html", reviewer=reviewer, stats=agreement(decisions), conflicts=conflicts(decisions))
+        return page("stats.html", reviewer=me.name, stats=agreement(decisions), conflicts=conflicts(decisions))
 
     @app.get("/api/stats")
-    def stats_json(request: Request) -> Response:
-        if who(request)[0] is None:
-            return unauthorized(request)
+    def stats_json(me: SignedIn) -> Response:
         decisions = store.decisions()
         return JSONResponse(agreement(decisions) | {"conflict_items": conflicts(decisions)})
 
     @app.get("/api/items/{item_id}")
-    def item_json(request: Request, item_id: str) -> Response:
-        if who(request)[0] is None:
-            return unauthorized(request)
+    def item_json(request: Request, me: SignedIn, item_id: str) -> Response:
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
         record = records[item_id]
-        return JSONResponse({"id": item_id, "text": record.text, "words": record.words, "features": record.features,
-                             "flags": record.flags, "scores": record.scores,
-                             "decisions": [d.as_dict() for d in store.decisions(item_id)]})  # fmt: skip
+        return JSONResponse(
+            {
+                "id": item_id,
+                "text": record.text,
+                "words": record.words,
+                "features": record.features,
+                "flags": record.flags,
+                "scores": record.scores,
+                "decisions": [d.as_dict() for d in store.decisions(item_id)],
+            }
+        )
 
     @app.post("/api/items/{item_id}/decisions")
-    async def decide_json(request: Request, item_id: str) -> Response:
-        reviewer, _, from_cookie = who(request)
-        if reviewer is None:
-            return unauthorized(request)
-        if from_cookie:
+    async def decide_json(request: Request, me: SignedIn, item_id: str) -> Response:
+        if me.from_cookie:
             return error(request, 403, "the JSON API needs the token in an Authorization: Bearer header")
         if item_id not in records:
             return error(request, 404, f"unknown item id {item_id!r}")
         try:
-            body = await request.json()
-        except ValueError:
-            return error(request, 400, "request body: expected a JSON object")
-        if not isinstance(body, dict):
-            return error(request, 400, "request body: expected a JSON object")
-        try:
-            submitted = decision_input(body)
+            submitted = decision_input(parse_json_object(await read_body(request)))
         except InvalidInput as problem:
-            return error(request, 400, str(problem))
-        decision = store.decide(item_id, reviewer, submitted.action, reason=submitted.reason, note=submitted.note,
-                                text=submitted.text, tags=submitted.tags, seen=submitted.seen)  # fmt: skip
-        return JSONResponse(decision.as_dict(), 201)
+            return error(request, problem.status, str(problem))
+        decided = decide(request, item_id, me, submitted)
+        if isinstance(decided, Response):
+            return decided
+        return JSONResponse(decided.decision.as_dict(), 201 if decided.new else 200)
 
     @app.get("/static/{name}")
     def static_file(name: str) -> Response:
@@ -248,8 +321,37 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
     return app
 
 
-def serve(dataset_path: Path, host: str = "127.0.0.1", port: int = 8000, db_path: Path | None = None) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or a one-line UserError (unknown host, port taken or forbidden)."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, protocol)
+    except (OSError, OverflowError, UnicodeError) as error:
+        raise UserError(f"--host {host!r} --port {port}: cannot serve there ({error})") from error
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise UserError(f"--host {host!r} --port {port}: cannot serve there ({error.strerror})") from error
+    return sock
+
+
+def serve(
+    dataset_path: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db_path: Path | None = None,
+    ready: Callable[[], None] = lambda: None,
+) -> None:
+    """Bind first, then open the dataset and its review database, then serve: a port that cannot be had, or a
+    dataset that cannot be read, is refused before anything is created."""
     import uvicorn
 
-    app = create_app(dataset_path, db_path)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    sock = listen(host, port)
+    try:
+        app = create_app(dataset_path, db_path)
+        ready()
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -58,8 +58,13 @@ def reviewed(
         if tags:
             record.meta["review"] = {"status": "unreviewed", "tags": tags}
         return part, record
-    info: dict[str, Any] = {"status": verdict.action, "reviewer": verdict.reviewer, "at": verdict.created_at,
-                            "decision": verdict.id, "tags": tags}  # fmt: skip
+    info: dict[str, Any] = {
+        "status": verdict.action,
+        "reviewer": verdict.reviewer,
+        "at": verdict.created_at,
+        "decision": verdict.id,
+        "tags": tags,
+    }
     if verdict.action == "reject":
         info.update(reason=verdict.reason, note=verdict.note)
         record.flags = [*record.flags, f"review.{verdict.reason}"]
@@ -115,10 +120,18 @@ def apply_review(
             parts[target].append(record)
     temporary = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
-    stats = {"counts": dict(sorted(counts.items())), "kept": len(parts["data"]), "excluded": len(parts["excluded"]),
-             "agreement": agreement(decisions), "on_conflict": on_conflict, "decisions": len(decisions)}  # fmt: skip
-    dataset = Dataset.create(temporary, {"kind": "review", "source": str(source.root.resolve()),
-                                         "source_manifest": source.manifest, "review": stats})  # fmt: skip
+    stats = {
+        "counts": dict(sorted(counts.items())),
+        "kept": len(parts["data"]),
+        "excluded": len(parts["excluded"]),
+        "agreement": agreement(decisions),
+        "on_conflict": on_conflict,
+        "decisions": len(decisions),
+    }
+    dataset = Dataset.create(
+        temporary,
+        {"kind": "review", "source": str(source.root.resolve()), "source_manifest": source.manifest, "review": stats},
+    )
     for part, records in parts.items():
         for index in range(0, len(records), SHARD):
             dataset.write_shard(index // SHARD, records[index : index + SHARD], part)

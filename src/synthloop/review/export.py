@@ -53,8 +53,13 @@ def argilla_record(record: Any, part: str, verdicts: dict[str, Decision]) -> dic
         if decision.note:
             responses.setdefault("note", []).append({"value": decision.note, "user_id": reviewer})
     metadata = {role: [word] for role, word in record.words.items()} | {"features": record.features, "part": [part]}
-    return {"id": record.id, "fields": {"prompt": record.prompt, "story": record.text}, "metadata": metadata,
-            "responses": responses, "status": "completed" if verdicts else "pending"}  # fmt: skip
+    return {
+        "id": record.id,
+        "fields": {"prompt": record.prompt, "story": record.text},
+        "metadata": metadata,
+        "responses": responses,
+        "status": "completed" if verdicts else "pending",
+    }
 
 
 def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None) -> int:
@@ -62,6 +67,11 @@ def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None)
 
     if fmt not in FORMATS:
         raise UserError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = Path(out)
+    if fmt == "jsonl" and out.is_dir():
+        raise UserError(f"--out {out}: is a folder; name the .jsonl file to write")
+    if fmt == "argilla" and out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder (argilla writes a folder)")
     source, store = open_review(dataset_path, db_path)
     decisions = store.decisions()
     verdicts = latest_verdicts(decisions)
@@ -79,7 +89,6 @@ def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None)
                 row["verdicts"] = {name: d.action for name, d in sorted(verdicts.get(record.id, {}).items())}
             lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     body = "\n".join(lines) + ("\n" if lines else "")
-    out = Path(out)
     if fmt == "argilla":
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "settings.json", json.dumps(ARGILLA_SETTINGS, indent=2) + "\n")

@@ -6,6 +6,10 @@ write (decision + its audit row) is one IMMEDIATE transaction, so the database i
 decision carries the id of the newest decision its reviewer saw (`seen`); one that lands after someone else's newer
 decision is marked `concurrent` for the item page to show.
 
+Decisions are idempotent: each carries a key, unique per reviewer — the client's own (`key`) or one derived from
+what was decided and the `seen` it was decided on — so a post retried after a lost answer, a double click or a
+reloaded form stores one decision, not two; the retry gets the stored one back.
+
 Tokens are random 256-bit strings shown once; only their SHA-256 is stored (a fast hash suits tokens of that
 entropy, as for API keys).
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -21,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from synthloop.errors import UserError
 
@@ -40,13 +45,34 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE TABLE IF NOT EXISTS decisions (
   id INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL REFERENCES items(id), reviewer TEXT NOT NULL,
   action TEXT NOT NULL, reason TEXT, note TEXT, text TEXT, tags TEXT, seen INTEGER, concurrent INTEGER NOT NULL,
-  created_at TEXT NOT NULL);
+  created_at TEXT NOT NULL, key TEXT);
 CREATE INDEX IF NOT EXISTS decisions_item ON decisions(item_id);
 CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions(reviewer);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, reviewer TEXT, event TEXT NOT NULL, item_id TEXT,
   detail TEXT NOT NULL);
 """
+
+
+REVIEWER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SEEN_MAX = 2**63 - 1  # SQLite INTEGER
+
+
+class KeyReused(ValueError):
+    """A decision key the reviewer already used for a different decision."""
+
+
+def check_reviewer_name(name: str) -> None:
+    if not REVIEWER_NAME.fullmatch(name):
+        raise UserError(f"reviewer name {name[:80]!r}: expected 1-64 letters, digits, '-', '_' or '.'")
+
+
+def decision_key(
+    item_id: str, action: str, reason: str | None, note: str | None, text: str | None, tags: list[str], seen: int | None
+) -> str:
+    """The key of a decision the client gave none for: the same decision on the same seen state is the same key."""
+    content = json.dumps([item_id, action, reason, note, text, tags, seen], ensure_ascii=True)
+    return "derived:" + hashlib.sha256(content.encode("ascii")).hexdigest()[:32]
 
 
 def default_db(dataset: Path) -> Path:
@@ -85,9 +111,15 @@ class Decision:
     seen: int | None
     concurrent: bool
     created_at: str
+    key: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in Decision.__slots__}
+
+
+class Decided(NamedTuple):
+    decision: Decision
+    new: bool  # False: a retry of a decision already stored under the same key
 
 
 class ReviewStore:
@@ -103,6 +135,10 @@ class ReviewStore:
                 columns = {row["name"] for row in conn.execute("PRAGMA table_info(items)")}
                 if "margin" not in columns:  # a database made before the uncertain queue
                     conn.execute("ALTER TABLE items ADD COLUMN margin REAL")
+                columns = {row["name"] for row in conn.execute("PRAGMA table_info(decisions)")}
+                if "key" not in columns:  # a database made before decisions had keys
+                    conn.execute("ALTER TABLE decisions ADD COLUMN key TEXT")
+                conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS decisions_key ON decisions(reviewer, key)")
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         except sqlite3.DatabaseError as error:
             raise UserError(f"{self.path}: not a usable review database ({error})") from error
@@ -138,8 +174,7 @@ class ReviewStore:
     # reviewers ------------------------------------------------------------------------------------------------
     def add_reviewer(self, name: str) -> str:
         """Create a reviewer and return their token (shown once; only its hash is kept)."""
-        if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
-            raise UserError(f"reviewer name {name!r}: expected 1-64 letters, digits, '-', '_' or '.'")
+        check_reviewer_name(name)
         token = secrets.token_urlsafe(32)
         with self.connect(write=True) as conn:
             if conn.execute("SELECT 1 FROM reviewers WHERE name = ?", (name,)).fetchone():
@@ -213,11 +248,30 @@ class ReviewStore:
         text: str | None = None,
         tags: list[str] | None = None,
         seen: int | None = None,
-    ) -> Decision:
-        """Append one decision (validated by the caller) and its audit row, in one transaction."""
+        key: str | None = None,
+    ) -> Decided:
+        """Append one decision (validated by the caller) and its audit row, in one transaction. The reviewer's
+        decision with the same key, if there is one, comes back instead (`new` False); the same key with a
+        different decision raises KeyReused. The one way a decision is stored: the form and the JSON API use it."""
+        tags = list(tags or [])
+        key = key or decision_key(item_id, action, reason, note, text, tags, seen)
         with self.connect(write=True) as conn:
             if conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
                 raise KeyError(item_id)
+            row = conn.execute("SELECT * FROM decisions WHERE reviewer = ? AND key = ?", (reviewer, key)).fetchone()
+            if row is not None:
+                stored = decision_from_row(row)
+                if (
+                    stored.item_id,
+                    stored.action,
+                    stored.reason,
+                    stored.note,
+                    stored.text,
+                    stored.tags,
+                    stored.seen,
+                ) != (item_id, action, reason, note, text, tags, seen):
+                    raise KeyReused(key)
+                return Decided(stored, False)
             newest = conn.execute(
                 "SELECT MAX(id) AS id FROM decisions WHERE item_id = ? AND reviewer != ?", (item_id, reviewer)
             ).fetchone()["id"]
@@ -225,14 +279,24 @@ class ReviewStore:
             created = now()
             cursor = conn.execute(
                 "INSERT INTO decisions (item_id, reviewer, action, reason, note, text, tags, seen, concurrent,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (item_id, reviewer, action, reason, note, text, json.dumps(tags or []), seen, int(concurrent), created),
+                " created_at, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item_id, reviewer, action, reason, note, text, json.dumps(tags), seen, int(concurrent), created, key),
             )
             decision_id = int(cursor.lastrowid or 0)
-            self.audit(conn, reviewer, f"decision.{action}", item_id, decision=decision_id, reason=reason,
-                       concurrent=concurrent, edited_chars=len(text) if text is not None else None)  # fmt: skip
-        return Decision(decision_id, item_id, reviewer, action, reason, note, text, tags or [], seen, concurrent,
-                        created)  # fmt: skip
+            self.audit(
+                conn,
+                reviewer,
+                f"decision.{action}",
+                item_id,
+                decision=decision_id,
+                reason=reason,
+                concurrent=concurrent,
+                edited_chars=len(text) if text is not None else None,
+            )
+        return Decided(
+            Decision(decision_id, item_id, reviewer, action, reason, note, text, tags, seen, concurrent, created, key),
+            True,
+        )
 
     def decisions(self, item_id: str | None = None) -> list[Decision]:
         with self.connect() as conn:
@@ -240,28 +304,30 @@ class ReviewStore:
                 rows = conn.execute("SELECT * FROM decisions ORDER BY id").fetchall()
             else:
                 rows = conn.execute("SELECT * FROM decisions WHERE item_id = ? ORDER BY id", (item_id,)).fetchall()
-        return [
-            Decision(
-                r["id"],
-                r["item_id"],
-                r["reviewer"],
-                r["action"],
-                r["reason"],
-                r["note"],
-                r["text"],
-                json.loads(r["tags"] or "[]"),
-                r["seen"],
-                bool(r["concurrent"]),
-                r["created_at"],
-            )
-            for r in rows
-        ]
+        return [decision_from_row(r) for r in rows]
 
     def audit_log(self) -> list[dict[str, Any]]:
         with self.connect() as conn:
             return [
                 dict(r) | {"detail": json.loads(r["detail"])} for r in conn.execute("SELECT * FROM audit ORDER BY id")
             ]
+
+
+def decision_from_row(r: sqlite3.Row) -> Decision:
+    return Decision(
+        r["id"],
+        r["item_id"],
+        r["reviewer"],
+        r["action"],
+        r["reason"],
+        r["note"],
+        r["text"],
+        json.loads(r["tags"] or "[]"),
+        r["seen"],
+        bool(r["concurrent"]),
+        r["created_at"],
+        r["key"],
+    )
 
 
 def latest_verdicts(decisions: list[Decision]) -> dict[str, dict[str, Decision]]:

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthloop.errors import UserError
-from synthloop.records import SCHEMA, Record
+from synthloop.records import Record, to_table
 from synthloop.store.atomic import atomic_write_parquet, atomic_write_text
+from synthloop.store.manifest import Manifest
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "synthloop-dataset/1"
@@ -38,8 +39,9 @@ class Dataset:
         self.manifest = manifest
 
     @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
+    def provenance(self) -> Manifest:
+        """The manifest, typed, with the lineage of runs that made this dataset."""
+        return Manifest(self.manifest)
 
     def part_dir(self, part: str) -> Path:
         return self.root / part
@@ -69,12 +71,26 @@ class Dataset:
 
     def write_shard(self, index: int, records: list[Record], part: str = "data") -> Path:
         path = self.part_dir(part) / shard_name(index)
-        atomic_write_parquet(path, pa.Table.from_pylist([r.to_row() for r in records], schema=SCHEMA))
+        atomic_write_parquet(path, to_table(records))
         return path
 
     def iter_records(self, part: str = "data") -> Iterator[Record]:
         for path in self.shard_paths(part):
             yield from read_shard(path)
+
+    def check_ids(self, parts: tuple[str, ...] = ("data",)) -> None:
+        """Raise a one-line UserError when a record of these parts has a null, empty or non-string id. Reads only
+        the id column, so a command can check its whole input before it creates any output."""
+        for part in parts:
+            for path in self.shard_paths(part):
+                try:
+                    column = pq.read_table(path, columns=["id"]).column("id")
+                except (OSError, KeyError, pa.ArrowInvalid) as error:
+                    raise UserError(f"{path}: not a readable Parquet file with an id column ({error})") from error
+                if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                    raise UserError(f"{path}: column id is {column.type}; every record needs a string id")
+                for row, value in enumerate(column.to_pylist()):
+                    check_id(path, row, value)
 
     def count(self, part: str = "data") -> int:
         return sum(pq.ParquetFile(path).metadata.num_rows for path in self.shard_paths(part))
@@ -101,6 +117,14 @@ def read_shard(path: Path) -> Iterator[Record]:
     missing = [name for name in ("id", "text") if name not in parquet.schema_arrow.names]
     if missing:
         raise UserError(f"{path}: schema mismatch, missing column(s) {', '.join(missing)}")
+    number = 0
     for batch in parquet.iter_batches(batch_size=2048):
         for row in batch.to_pylist():
+            check_id(path, number, row.get("id"))
+            number += 1
             yield Record.from_row(row)
+
+
+def check_id(path: Path, row: int, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise UserError(f"{path}: row {row}: id is {value!r}; every record needs a non-empty string id")

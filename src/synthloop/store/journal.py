@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from synthloop.records import Record
+from synthloop.store.jsonl import lines, parse_line
 
 
 class Journal:
@@ -22,15 +23,14 @@ class Journal:
         done: dict[str, Record] = {}
         if not self.path.exists():
             return done
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.endswith("\n"):
-                    break  # torn write from a killed process: that record was never acknowledged
-                try:
-                    record = Record.from_row(json.loads(line))
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    break
-                done.setdefault(record.id, record)
+        for _, line, complete in lines(self.path):
+            if not complete:
+                break  # torn write from a killed process: that record was never acknowledged
+            try:
+                record = Record.from_row(parse_line(line))
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                break
+            done.setdefault(record.id, record)
         return done
 
     def append(self, records: list[Record]) -> None:

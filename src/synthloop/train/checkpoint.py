@@ -16,9 +16,15 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def save_checkpoint(folder: Path, state: dict[str, Any]) -> None:
-    state = dict(state, rng={"python": random.getstate(), "numpy": np.random.get_state(),
-                             "torch": torch.get_rng_state(),
-                             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []})  # fmt: skip
+    state = dict(
+        state,
+        rng={
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        },
+    )
     atomic_write(folder / CHECKPOINT, lambda temp: torch.save(state, temp))
 
 

@@ -31,8 +31,11 @@ class Source:
 
 
 def parse_source(spec: str) -> tuple[Path, float]:
-    path, _, weight = spec.rpartition(":") if ":" in spec and spec.rsplit(":", 1)[1].replace(".", "", 1).isdigit() \
-        else (spec, "", "1")  # fmt: skip
+    path, _, weight = (
+        spec.rpartition(":")
+        if ":" in spec and spec.rsplit(":", 1)[1].replace(".", "", 1).isdigit()
+        else (spec, "", "1")
+    )
     try:
         value = float(weight)
     except ValueError as error:
@@ -85,8 +88,16 @@ def read_sources(specs: list[str], validation_fraction: float, seed: int) -> lis
 
 
 def encode_sources(split: list[SplitSource], tokenizer: Any) -> list[Source]:
-    return [Source(s.path, s.weight, encode(tokenizer, s.train), encode(tokenizer, s.validation),
-                   len(s.train) + len(s.validation)) for s in split]  # fmt: skip
+    return [
+        Source(
+            s.path,
+            s.weight,
+            encode(tokenizer, s.train),
+            encode(tokenizer, s.validation),
+            len(s.train) + len(s.validation),
+        )
+        for s in split
+    ]
 
 
 def batch(

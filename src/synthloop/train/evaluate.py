@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from synthloop.backends.base import Backend, Prompt
+from synthloop.store.jsonl import split_lines
 from synthloop.store.texts import read_texts
 from synthloop.train.sample import LoadedModel, generate
 from synthloop.vocab.inflection import missing_words
@@ -23,14 +24,15 @@ RUBRIC = (
     "Then grade the student's completion in terms of grammar, creativity, consistency with the story's beginning "
     "and whether the plot makes sense, each as a whole number out of 10, on lines of the form 'Grammar: 8/10'."
 )
-SCORE = re.compile(r"(grammar|creativity|consistency|plot)\**\s*[:=\-]\s*\**\s*(\d+(?:\.\d+)?)\s*(?:/\s*10|out of 10)?",
-                   re.IGNORECASE)  # fmt: skip
+SCORE = re.compile(
+    r"(grammar|creativity|consistency|plot)\**\s*[:=\-]\s*\**\s*(\d+(?:\.\d+)?)\s*(?:/\s*10|out of 10)?", re.IGNORECASE
+)
 ASPECTS = ("grammar", "creativity", "consistency", "plot")
 
 
 def shipped_beginnings() -> list[str]:
     text = resources.files("synthloop.train").joinpath("data", "beginnings.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [line.strip() for line in split_lines(text) if line.strip()]
 
 
 def perplexity(loaded: LoadedModel, texts: list[str], max_tokens: int = 200_000) -> dict[str, float]:
@@ -99,13 +101,22 @@ def parse_grades(text: str) -> dict[str, float]:
 
 
 def grade(backend: Backend, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
-    prompts = [Prompt(str(i), [{"role": "user", "content": RUBRIC.format(beginning=b, completion=c)}], i)
-               for i, (b, c) in enumerate(pairs)]  # fmt: skip
+    prompts = [
+        Prompt(str(i), [{"role": "user", "content": RUBRIC.format(beginning=b, completion=c)}], i)
+        for i, (b, c) in enumerate(pairs)
+    ]
     return [parse_grades(completion.text) for completion in backend.generate(prompts)]
 
 
-def evaluate(loaded: LoadedModel, text_sets: list[Path], beginnings: list[str], samples: int = 1,
-             max_new_tokens: int = 150, grader: Backend | None = None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+def evaluate(
+    loaded: LoadedModel,
+    text_sets: list[Path],
+    beginnings: list[str],
+    samples: int = 1,
+    max_new_tokens: int = 150,
+    grader: Backend | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     results: dict[str, Any] = {"perplexity": {str(p): perplexity(loaded, read_texts(p)) for p in text_sets}}
     completions = []
     for index, beginning in enumerate(beginnings):
@@ -128,7 +139,8 @@ def evaluate(loaded: LoadedModel, text_sets: list[Path], beginnings: list[str], 
         grades = grade(grader, [(c["beginning"], c["completion"]) for c in completions])
         parsed = [g for g in grades if g]
         results["grades"] = {
-            "graded": len(parsed), "unparsed": len(grades) - len(parsed),
+            "graded": len(parsed),
+            "unparsed": len(grades) - len(parsed),
             **{a: sum(g[a] for g in parsed if a in g) / max(1, sum(1 for g in parsed if a in g)) for a in ASPECTS},
-        }  # fmt: skip
+        }
     return results

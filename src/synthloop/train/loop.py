@@ -11,22 +11,33 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 from synthloop.errors import UserError
 from synthloop.store.atomic import atomic_write, atomic_write_text, clean_temp_files
-from synthloop.train.config import RunResult, TrainConfig
+from synthloop.store.claim import claim
+from synthloop.train.config import DEVICE_PATTERN, DEVICES, RunResult, TrainConfig, preset_shape
 
 
 def pick_device(requested: str) -> str:
+    """auto (CUDA when there is one), cpu, cuda or cuda:N; a one-line UserError for anything else or a GPU that
+    is not there."""
     import torch
 
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
+    if requested == "cpu":
+        return requested
+    if requested not in DEVICES and not re.fullmatch(DEVICE_PATTERN, requested):
+        raise UserError(f"device {requested!r}: expected {', '.join(DEVICES)} or cuda:N")
+    if not torch.cuda.is_available():
         raise UserError(f"device {requested!r}: CUDA is not available on this machine")
+    index = int(requested.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise UserError(f"device {requested!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return requested
 
 
@@ -37,33 +48,33 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
         return cfg.learning_rate
     progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
     return cfg.min_learning_rate + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (
-        cfg.learning_rate - cfg.min_learning_rate)  # fmt: skip
+        cfg.learning_rate - cfg.min_learning_rate
+    )
 
 
-def prepare_folder(cfg: TrainConfig) -> None:
-    path = cfg.out / "config.json"
-    settings = cfg.model_dump(mode="json", exclude={"progress", "threads", "max_steps"})
-    if path.exists():
-        before = json.loads(path.read_text())
-        if before != settings:
-            changed = sorted(k for k in settings.keys() | before.keys() if settings.get(k) != before.get(k))
-            raise UserError(f"{cfg.out}: holds a training run with other settings ({', '.join(changed)}); "
-                            "choose a new --out")  # fmt: skip
-    elif cfg.out.exists() and any(cfg.out.iterdir()):
-        raise UserError(f"{cfg.out}: folder is not empty and holds no synthloop training run")
-    atomic_write_text(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+def folder_settings(cfg: TrainConfig) -> dict[str, Any]:
+    return cfg.model_dump(mode="json", exclude={"progress", "threads", "max_steps"})
+
+
+def check_folder(cfg: TrainConfig) -> None:
+    """Refuse (writing nothing) a run folder that holds another training run or something else."""
+    claim(cfg.out, "training", folder_settings(cfg), "config.json")
+
+
+def model_shape(cfg: TrainConfig) -> dict[str, int]:
+    try:
+        shape = preset_shape(cfg.preset)
+    except ValueError as error:
+        raise UserError(f"--preset: {error}") from error
+    if cfg.block_size:
+        shape["block_size"] = cfg.block_size
+    return shape
 
 
 def build_model(cfg: TrainConfig, vocab_size: int) -> Any:
-    from synthloop.train.model import GPT, PRESET_ALIASES, PRESETS, GPTConfig
+    from synthloop.train.model import GPT, GPTConfig
 
-    preset = PRESET_ALIASES.get(cfg.preset, cfg.preset)
-    if preset not in PRESETS:
-        raise UserError(f"--preset {cfg.preset!r}: known presets are {', '.join(PRESETS)}")
-    shape = dict(PRESETS[preset])
-    if cfg.block_size:
-        shape["block_size"] = cfg.block_size
-    return GPT(GPTConfig(vocab_size=vocab_size, dropout=cfg.dropout, **shape))
+    return GPT(GPTConfig(vocab_size=vocab_size, dropout=cfg.dropout, **model_shape(cfg)))
 
 
 def train(cfg: TrainConfig) -> RunResult:
@@ -75,32 +86,46 @@ def train(cfg: TrainConfig) -> RunResult:
     from synthloop.train.progress import TrainProgress
     from synthloop.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 
+    # Everything is checked before the run folder is touched: a mistake leaves --out as it was.
     device = pick_device(cfg.device)
+    model_shape(cfg)
+    if cfg.tokenizer and not Path(cfg.tokenizer).is_file():
+        raise UserError(f"--tokenizer {cfg.tokenizer}: no such file")
+    given = load_tokenizer(Path(cfg.tokenizer)) if cfg.tokenizer else None
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     split = data.read_sources(cfg.sources, cfg.validation_fraction, cfg.seed)
-    prepare_folder(cfg)
+    lineage = lineage_of(cfg)
+    check_folder(cfg)
+    tokenizer_path = cfg.out / "tokenizer.json"
+    trained = None
+    if given is None and not tokenizer_path.exists():
+        trained = train_tokenizer((t for s in split for t in s.train), cfg.vocab_size)
+    atomic_write_text(cfg.out / "config.json", json.dumps(folder_settings(cfg), indent=2, sort_keys=True) + "\n")
     clean_temp_files(cfg.out)  # a checkpoint write cut short by a kill
-    tokenizer_path = cfg.tokenizer or cfg.out / "tokenizer.json"
-    if not tokenizer_path.exists():
-        if cfg.tokenizer:
-            raise UserError(f"--tokenizer {cfg.tokenizer}: no such file")
-        save_tokenizer(train_tokenizer((t for s in split for t in s.train), cfg.vocab_size), tokenizer_path)
-    if cfg.tokenizer and not (cfg.out / "tokenizer.json").exists():  # the run folder stays self-contained
-        atomic_write_text(cfg.out / "tokenizer.json", Path(cfg.tokenizer).read_text(encoding="utf-8"))
-    tokenizer = load_tokenizer(tokenizer_path)
-    write_lineage(cfg)
+    if trained is not None:
+        save_tokenizer(trained, tokenizer_path)
+    if cfg.tokenizer and not tokenizer_path.exists():  # the run folder stays self-contained
+        atomic_write_text(tokenizer_path, Path(cfg.tokenizer).read_text(encoding="utf-8"))
+    tokenizer = given or load_tokenizer(tokenizer_path)
+    atomic_write_text(cfg.out / "lineage.json", json.dumps(lineage, indent=2, sort_keys=True) + "\n")
     sources = data.encode_sources(split, tokenizer)
     torch.manual_seed(cfg.seed)  # the initial weights
     model = build_model(cfg, tokenizer.get_vocab_size()).to(device)
     block = model.config.block_size
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate,
-                                  betas=(0.9, 0.95), fused=device.startswith("cuda"))  # fmt: skip
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else torch.autocast(
-        "cpu", enabled=False)  # fmt: skip
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.learning_rate,
+        betas=(0.9, 0.95),
+        fused=device.startswith("cuda"),
+    )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.startswith("cuda")
+        else torch.autocast("cpu", enabled=False)
+    )
     start, curve = 0, []
     state = load_checkpoint(cfg.out, device)
     if state is not None:
@@ -132,8 +157,9 @@ def train(cfg: TrainConfig) -> RunResult:
                 group["lr"] = learning_rate(cfg, step)
             step_loss = 0.0
             for micro in range(cfg.gradient_accumulation):
-                inputs, targets = data.batch(sources, "train", cfg.batch_size, block, cfg.seed,
-                                             step * cfg.gradient_accumulation + micro)  # fmt: skip
+                inputs, targets = data.batch(
+                    sources, "train", cfg.batch_size, block, cfg.seed, step * cfg.gradient_accumulation + micro
+                )
                 with autocast:
                     _, loss = model(to_device(inputs), to_device(targets))
                 (loss / cfg.gradient_accumulation).backward()
@@ -150,19 +176,32 @@ def train(cfg: TrainConfig) -> RunResult:
             rate = tokens_done / (time.perf_counter() - started)
             progress.update(step + 1, step_loss, rate)
             if (step + 1) % cfg.checkpoint_every == 0 or last:
-                save_checkpoint(cfg.out, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                          "step": step + 1, "curve": curve})  # fmt: skip
+                save_checkpoint(
+                    cfg.out,
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "step": step + 1,
+                        "curve": curve,
+                    },
+                )
     seconds = time.perf_counter() - started
     save_model(cfg.out, model)
     write_curve(cfg.out, curve)
     validations = [p["validation_loss"] for p in curve if "validation_loss" in p]
-    return RunResult(out=cfg.out, steps=len(curve), train_loss=curve[-1]["loss"] if curve else float("nan"),
-                     validation_loss=validations[-1] if validations else float("nan"),
-                     tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
-                     parameters=model.parameter_count(), device=device, curve=curve)  # fmt: skip
+    return RunResult(
+        out=cfg.out,
+        steps=len(curve),
+        train_loss=curve[-1]["loss"] if curve else float("nan"),
+        validation_loss=validations[-1] if validations else float("nan"),
+        tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
+        parameters=model.parameter_count(),
+        device=device,
+        curve=curve,
+    )
 
 
-def write_lineage(cfg: TrainConfig) -> None:
+def lineage_of(cfg: TrainConfig) -> dict[str, Any]:
     """lineage.json: the collapse-loop generation of each source, and the generation this model's output is."""
     from synthloop.store.texts import max_generation
     from synthloop.train.data import parse_source
@@ -171,9 +210,12 @@ def write_lineage(cfg: TrainConfig) -> None:
     synthetic = [g for g in sources.values() if g is not None]
     data_generation = max(synthetic) if synthetic else None  # None: human text only
     writes = 0 if data_generation is None else data_generation + 1
-    lineage = {"sources": sources, "data_generation": data_generation, "writes_generation": writes,
-               "note": "set run.generation to writes_generation when generating with this model"}  # fmt: skip
-    atomic_write_text(cfg.out / "lineage.json", json.dumps(lineage, indent=2, sort_keys=True) + "\n")
+    return {
+        "sources": sources,
+        "data_generation": data_generation,
+        "writes_generation": writes,
+        "note": "set run.generation to writes_generation when generating with this model",
+    }
 
 
 def save_model(folder: Path, model: Any) -> None:

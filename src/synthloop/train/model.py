@@ -15,6 +15,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from synthloop.train.config import PRESET_ALIASES, PRESETS
+
+__all__ = ["GPT", "PRESETS", "PRESET_ALIASES", "GPTConfig"]
+
 
 @dataclass(frozen=True)
 class GPTConfig:
@@ -60,8 +64,12 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(config.n_embd)
         self.attention = SelfAttention(config)
         self.norm2 = nn.LayerNorm(config.n_embd)
-        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
-                                 nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))  # fmt: skip
+        self.mlp = nn.Sequential(
+            nn.Linear(config.n_embd, 4 * config.n_embd),
+            nn.GELU(),
+            nn.Linear(4 * config.n_embd, config.n_embd),
+            nn.Dropout(config.dropout),
+        )
 
     def forward(self, x: torch.Tensor, cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         x = x + self.attention(self.norm1(x), cache)
@@ -123,16 +131,4 @@ class GPT(nn.Module):
         return 6 * self.parameter_count() + 12 * c.n_layer * c.block_size * c.n_embd
 
 
-PRESETS: dict[str, dict[str, int]] = {
-    # After the TinyStories paper's table (hidden size, layers); heads of width 32; context 512.
-    "tiny-1m": {"n_embd": 64, "n_layer": 8, "n_head": 2, "block_size": 512},
-    "tiny-3m": {"n_embd": 128, "n_layer": 8, "n_head": 4, "block_size": 512},
-    "tiny-8m": {"n_embd": 256, "n_layer": 8, "n_head": 8, "block_size": 512},
-    "tiny-28m": {"n_embd": 512, "n_layer": 8, "n_head": 16, "block_size": 512},
-    "tiny-33m": {"n_embd": 768, "n_layer": 4, "n_head": 24, "block_size": 512},
-    # Seconds on a laptop CPU: for tests and the collapse lab's miniature.
-    "cpu-test": {"n_embd": 48, "n_layer": 2, "n_head": 2, "block_size": 64},
-    # The collapse lab's CPU preset: 16 trainings in under 30 minutes on 2 cores (one per generation and regime).
-    "collapse-cpu": {"n_embd": 96, "n_layer": 3, "n_head": 3, "block_size": 128},
-}
-PRESET_ALIASES = {"1m": "tiny-1m", "3m": "tiny-3m", "8m": "tiny-8m", "28m": "tiny-28m", "33m": "tiny-33m"}
+# The presets live with the training config (no torch needed to check a name); re-exported here.

@@ -9,9 +9,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 class TrainProgress:
     def __init__(self, total: int, done: int, enabled: bool = True) -> None:
-        self._progress = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("steps  loss {task.fields[loss]:.3f}  {task.fields[rate]:>8.0f} tok/s"),
-                                  TimeRemainingColumn(), disable=not enabled)  # fmt: skip
+        self._progress = Progress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps  loss {task.fields[loss]:.3f}  {task.fields[rate]:>8.0f} tok/s"),
+            TimeRemainingColumn(),
+            disable=not enabled,
+        )
         self._task: TaskID = self._progress.add_task("train", total=total, completed=done, loss=float("nan"), rate=0.0)
 
     def __enter__(self) -> TrainProgress:

@@ -40,10 +40,19 @@ def load_model(folder: Path, device: str = "auto") -> LoadedModel:
     return LoadedModel(model, load_tokenizer(folder / "tokenizer.json"), device)
 
 
-def generate(loaded: LoadedModel, prompt: str, max_new_tokens: int = 200, temperature: float = 0.8,
-             top_k: int | None = 40, seed: int = 0) -> str:  # fmt: skip
-    """The prompt's continuation, stopping at <|endoftext|>."""
+def generate(
+    loaded: LoadedModel,
+    prompt: str,
+    max_new_tokens: int = 200,
+    temperature: float = 0.8,
+    top_k: int | None = 40,
+    seed: int = 0,
+) -> str:
+    """The prompt's continuation, stopping at <|endoftext|>. temperature 0 takes the likeliest token; top_k 0 or
+    None keeps every token."""
     import torch
+
+    check_sampling(max_new_tokens, temperature, top_k)
 
     generator = torch.Generator(device=loaded.device).manual_seed(seed)
     ids = loaded.tokenizer.encode(prompt).ids if prompt else [loaded.end_id]
@@ -70,12 +79,29 @@ def generate(loaded: LoadedModel, prompt: str, max_new_tokens: int = 200, temper
     return str(loaded.tokenizer.decode(produced))
 
 
-def sample_batch(loaded: LoadedModel, count: int, max_new_tokens: int = 200, temperature: float = 1.0,
-                 top_k: int | None = None, seed: int = 0, batch_size: int = 128) -> list[str]:  # fmt: skip
+def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None) -> None:
+    if max_new_tokens < 0:
+        raise UserError(f"max tokens {max_new_tokens}: expected 0 or more")
+    if not 0 <= temperature < float("inf"):
+        raise UserError(f"temperature {temperature}: expected a number >= 0")
+    if top_k is not None and top_k < 0:
+        raise UserError(f"top-k {top_k}: expected 0 (off) or more")
+
+
+def sample_batch(
+    loaded: LoadedModel,
+    count: int,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    batch_size: int = 128,
+) -> list[str]:
     """`count` unprompted samples (ancestral sampling from <|endoftext|>), batched with a key/value cache; each
     stops at <|endoftext|> or after max_new_tokens (at most the context length minus one)."""
     import torch
 
+    check_sampling(max_new_tokens, temperature, top_k)
     generator = torch.Generator(device=loaded.device).manual_seed(seed)
     steps = min(max_new_tokens, loaded.model.config.block_size - 1)
     texts: list[str] = []

@@ -49,16 +49,19 @@ class CoverageSampler(UniformSampler):
     and keep fewer stories in all; r alone would keep asking for easy words. benchmarks/coverage_sampling.py
     compares it with uniform sampling.
 
-    The runner tells it, shard by shard from data already on disk, which stories were asked for, which words
-    they used and which survived (`observe`), so prompt i still depends only on the seed and the finished shards
-    before it: resume stays exact. `count_kept` adds kept stories from an earlier dataset (coverage only)."""
+    The recipe's `before_shard` hook tells it, shard by shard from data already on disk, which stories were asked
+    for, which words they used and which survived (`observe`), so prompt i still depends only on the seed and the
+    finished shards before it: resume stays exact. `count_kept` adds kept stories from an earlier dataset
+    (coverage only)."""
 
     name = "coverage"
 
     def __init__(self, vocabulary: Vocabulary, strength: float = 4.0) -> None:
         super().__init__(vocabulary)
         self.strength = strength
-        self.uses: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
+        # Per role and word: stories kept by curation that asked for it, stories that asked for it, and stories
+        # that asked for it and used it (whether or not they were kept).
+        self.kept: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
         self.asked: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
         self.used: dict[str, dict[str, int]] = {role: dict.fromkeys(self._words[role], 0) for role in ROLES}
         self._tables: dict[tuple[str, str], list[float]] | None = None
@@ -80,14 +83,14 @@ class CoverageSampler(UniformSampler):
             if word in self.asked[role]:
                 self.asked[role][word] += 1
                 self.used[role][word] += role not in left_out
-                self.uses[role][word] += kept
+                self.kept[role][word] += kept
         self._tables = None
 
     def count_kept(self, words: dict[str, str]) -> None:
         """A story from an earlier dataset already uses these words (counts towards coverage only)."""
         for role in ROLES:
-            if words.get(role) in self.uses[role]:
-                self.uses[role][words[role]] += 1
+            if words.get(role) in self.kept[role]:
+                self.kept[role][words[role]] += 1
         self._tables = None
 
     def _build(self) -> dict[tuple[str, str], list[float]]:
@@ -95,7 +98,7 @@ class CoverageSampler(UniformSampler):
         for role in ROLES:
             words, mean = self._words[role], self.usage_rate(role)
             rates = [self.relative_rate(role, w, mean) for w in words]
-            gains = [(1 + self.uses[role][w]) ** -self.strength for w in words]
+            gains = [(1 + self.kept[role][w]) ** -self.strength for w in words]
             tables[(role, "focus")] = list(itertools.accumulate(r * g for r, g in zip(rates, gains, strict=True)))
             tables[(role, "partner")] = list(itertools.accumulate(rates))
         terms = []
@@ -112,8 +115,10 @@ class CoverageSampler(UniformSampler):
             self._tables = self._build()
         focus = ROLES[draw(self._focus, rng)]
         tables = self._tables
-        return {role: self._words[role][draw(tables[(role, "focus" if role == focus else "partner")], rng)]
-                for role in ROLES}  # fmt: skip
+        return {
+            role: self._words[role][draw(tables[(role, "focus" if role == focus else "partner")], rng)]
+            for role in ROLES
+        }
 
 
 def draw(cumulative: list[float], rng: random.Random) -> int:

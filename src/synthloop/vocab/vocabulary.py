@@ -76,7 +76,7 @@ def load_vocabulary(path: Path | str | None = None) -> Vocabulary:
     if not path.is_file():
         raise UserError(f"{path}: vocabulary file not found")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (spreadsheets write one) is not the header
     except UnicodeDecodeError as error:
         raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from error
     if not text.strip():

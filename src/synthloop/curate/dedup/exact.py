@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView, normalize
 from synthloop.records import Record
 
@@ -18,7 +17,7 @@ class ExactDedup(Filter[FilterOptions]):
     name = "exact"
     stateful = True
 
-    def __init__(self, options: FilterOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: FilterOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         self.kept: dict[int, str] = {}  # text key -> id of the kept record (~100 bytes an entry)
 

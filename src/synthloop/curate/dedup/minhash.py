@@ -13,18 +13,20 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView
-from synthloop.errors import UserError
+from synthloop.plugins import Requirement
 from synthloop.records import Record
 
 
 class MinHashOptions(FilterOptions):
-    threshold: float = Field(0.8, gt=0, le=1)  # estimated Jaccard similarity at which a story is a near duplicate
-    ngram: int = Field(5, ge=1, le=20)
-    num_perm: int = Field(112, ge=16, le=1024)
-    bands: int = Field(14, ge=1)
-    seed: int = 1
+    threshold: float = Field(
+        0.8, gt=0, le=1, description="estimated Jaccard similarity at which a story is a near duplicate"
+    )
+    ngram: int = Field(5, ge=1, le=20, description="words per shingle")
+    num_perm: int = Field(112, ge=16, le=1024, description="hash permutations per signature")
+    bands: int = Field(14, ge=1, description="LSH bands (num_perm must be a multiple)")
+    seed: int = Field(1, description="seeds the hash permutations")
 
     def model_post_init(self, context: object) -> None:
         if self.num_perm % self.bands:
@@ -39,15 +41,14 @@ def shingles(words: list[str], n: int) -> list[str]:
 
 class MinHashDedup(Filter[MinHashOptions]):
     name = "minhash"
-    Options = MinHashOptions
+    requires = (Requirement("rensa", "curate"),)
     stateful = True
 
-    def __init__(self, options: MinHashOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: MinHashOptions, context: FilterContext) -> None:
         super().__init__(options, context)
-        try:
-            import rensa
-        except ImportError as error:
-            raise UserError("near-duplicate dedup needs rensa: pip install 'synthloop[curate]'") from error
+        self.require()
+        import rensa
+
         self._rensa = rensa
         self.lsh = rensa.RMinHashLSH(threshold=options.threshold, num_perm=options.num_perm, num_bands=options.bands)
         self.signatures = np.zeros((1024, options.num_perm), dtype=np.uint32)
@@ -55,11 +56,11 @@ class MinHashDedup(Filter[MinHashOptions]):
 
     def signature(self, record: Record, view: TextView) -> Any:
         options = self.options
-        cached = view._cache.get("minhash")
+        cached = view.cache.get("minhash")
         if cached is None:
             cached = self._rensa.RMinHash(num_perm=options.num_perm, seed=options.seed)
             cached.update(shingles(view.plain_words, options.ngram))
-            view._cache["minhash"] = cached
+            view.cache["minhash"] = cached
         return cached
 
     def filter(self, record: Record, view: TextView) -> Verdict:

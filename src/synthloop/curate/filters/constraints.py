@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import Field
+
 from synthloop.curate.base import Filter, FilterOptions, Verdict
 from synthloop.curate.text import TextView, normalize
 from synthloop.records import Record
@@ -14,14 +16,15 @@ QUOTES = re.compile(r"[\"“”«»]")
 
 
 class ConstraintOptions(FilterOptions):
-    require_words: bool = True
-    require_sentence: bool = True  # tinystories-instruct: the random sentence must appear (normalised)
-    check_dialogue: bool = True  # feature Dialogue: at least one pair of quotation marks
+    require_words: bool = Field(True, description="every required word must appear, in any inflection")
+    require_sentence: bool = Field(
+        True, description="tinystories-instruct: the random sentence must appear (normalised)"
+    )
+    check_dialogue: bool = Field(True, description="feature Dialogue: at least one pair of quotation marks")
 
 
 class Constraints(Filter[ConstraintOptions]):
     name = "constraints"
-    Options = ConstraintOptions
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options

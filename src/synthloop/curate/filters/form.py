@@ -31,16 +31,24 @@ SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
 class FormOptions(FilterOptions):
-    min_words: int | None = Field(50, ge=0)  # TinyStories stories are ~100-250 words; under 50 is a fragment
-    max_words: int | None = Field(1000, ge=1)
+    min_words: int | None = Field(
+        50, ge=0, description="shorter stories are dropped (TinyStories stories are ~100-250 words)"
+    )
+    max_words: int | None = Field(1000, ge=1, description="longer stories are dropped")
     # Words inside a 5-gram seen before: TinyStories' 99th percentile is 0.10; looping model output is far above.
-    max_repeated_5gram_fraction: float | None = Field(0.25, ge=0, le=1)
-    max_repeated_sentence_fraction: float | None = Field(0.3, ge=0, le=1)
-    max_garbage_char_fraction: float | None = Field(0.02, ge=0, le=1)  # chars outside letters/digits/punctuation
-    min_stop_words: int | None = Field(2, ge=0)  # Gopher's English test
-    reject_meta_talk: bool = True
-    reject_truncated: bool = True
-    prompt_echo_ngram: int | None = Field(8, ge=3)  # an 8-word span copied from the prompt is an echo
+    max_repeated_5gram_fraction: float | None = Field(
+        0.25, ge=0, le=1, description="share of words inside a 5-gram seen before in the story"
+    )
+    max_repeated_sentence_fraction: float | None = Field(
+        0.3, ge=0, le=1, description="share of sentences that repeat an earlier one"
+    )
+    max_garbage_char_fraction: float | None = Field(
+        0.02, ge=0, le=1, description="share of characters outside letters, digits and punctuation"
+    )
+    min_stop_words: int | None = Field(2, ge=0, description="fewest English stop words (Gopher's English test)")
+    reject_meta_talk: bool = Field(True, description="drop assistant talk ('Sure! Here is a story')")
+    reject_truncated: bool = Field(True, description="drop a story that does not end a sentence")
+    prompt_echo_ngram: int | None = Field(8, ge=3, description="an 8-word span copied from the prompt is an echo")
 
 
 def repeated_ngram_fraction(words: list[str], n: int) -> float:
@@ -58,7 +66,6 @@ def repeated_ngram_fraction(words: list[str], n: int) -> float:
 
 class Form(Filter[FormOptions]):
     name = "form"
-    Options = FormOptions
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         o = self.options

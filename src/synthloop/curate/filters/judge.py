@@ -27,7 +27,7 @@ from pydantic import Field
 from synthloop import plugins
 from synthloop.backends.base import Backend
 from synthloop.config import PluginConfig, validate_options
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.judging.answer import Judgement, parse_answer
 from synthloop.curate.judging.cache import JudgementCache, cache_key, text_hash
 from synthloop.curate.judging.rubric import SCORES, load_rubric
@@ -38,18 +38,21 @@ CACHE_FILE = Path("judge") / "cache.sqlite"  # inside the curated output folder
 
 
 class JudgeOptions(FilterOptions):
-    backend: PluginConfig  # e.g. {name = "openai", options = {base_url = "http://127.0.0.1:8080/v1", model = "..."}}
-    rubric: Path | None = None  # None: the shipped rubric (curate/data/RUBRIC.md)
-    require_keep: bool = True  # drop what the judge would not keep
-    min_grammar: int | None = Field(None, ge=1, le=10)  # None: no bound on that score
-    min_consistency: int | None = Field(None, ge=1, le=10)
-    min_plot: int | None = Field(None, ge=1, le=10)
-    min_simplicity: int | None = Field(None, ge=1, le=10)
-    max_attempts: int = Field(3, ge=1, le=10)  # asks per story until an answer parses, each with a new seed
-    cache_path: Path | None = None  # None: judge/cache.sqlite in the curated output folder
+    # e.g. {name = "openai", options = {base_url = "http://127.0.0.1:8080/v1", model = "..."}}
+    backend: PluginConfig = Field(description="the judge's backend: a name and its options")
+    rubric: Path | None = Field(None, description="the rubric file; None: the shipped one (curate/data/RUBRIC.md)")
+    require_keep: bool = Field(True, description="drop what the judge would not keep")
+    min_grammar: int | None = Field(None, ge=1, le=10, description="lowest grammar score kept; None: no bound")
+    min_consistency: int | None = Field(None, ge=1, le=10, description="lowest consistency score kept")
+    min_plot: int | None = Field(None, ge=1, le=10, description="lowest plot score kept")
+    min_simplicity: int | None = Field(None, ge=1, le=10, description="lowest simplicity score kept")
+    max_attempts: int = Field(3, ge=1, le=10, description="asks per story until an answer parses, each with a new seed")
+    cache_path: Path | None = Field(
+        None, description="the judgement cache; None: judge/cache.sqlite in the curated output"
+    )
     # False: judge only the stories no filter before `judge` in curate.order dropped (the tokens go where they
     # matter); True: judge every story (e.g. to give a whole sample judge scores, as labels).
-    judge_rejected: bool = False
+    judge_rejected: bool = Field(False, description="judge every story, not only those the filters before kept")
 
 
 def slug(text: str) -> str:
@@ -58,9 +61,8 @@ def slug(text: str) -> str:
 
 class Judge(Filter[JudgeOptions]):
     name = "judge"
-    Options = JudgeOptions
 
-    def __init__(self, options: JudgeOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: JudgeOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         self.sees_rejected = options.judge_rejected
         self.rubric = load_rubric(options.rubric)
@@ -68,9 +70,12 @@ class Judge(Filter[JudgeOptions]):
         backend_options = validate_options(cls.Options, options.backend.options, "curate.filters.judge.backend.options")
         self.backend: Backend = cls(backend_options)
         self.model = self.backend.model_name
-        out = context.get("out")
+        out = self.context.out
         self.cache = JudgementCache(options.cache_path or (Path(out) / CACHE_FILE if out is not None else None))
         self.cache.check()
+
+    def content_digest(self) -> str | None:
+        return f"{self.model}:{self.rubric.digest}"
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         return self.filter_batch([record], [view])[0]

@@ -10,33 +10,39 @@ thousands of stories per second (benchmarks/quality_speed.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView
 from synthloop.records import Record
 
 
 class QualityOptions(FilterOptions):
-    model: Path | None = None  # a folder from `synthloop quality train`; None: the shipped model
-    threshold: float | None = Field(None, ge=0, le=1)  # None: the model's own (chosen for its target precision)
+    model: Path | None = Field(None, description="a folder from `synthloop quality train`; None: the shipped model")
+    threshold: float | None = Field(
+        None, ge=0, le=1, description="score below which a story is dropped; None: the model's own"
+    )
     # "filter": drop stories below the threshold; "score": only score them (quality.keep says which the model would
     # keep), for a model not yet validated on this generator's stories.
-    mode: Literal["filter", "score"] = "filter"
+    mode: Literal["filter", "score"] = Field(
+        "filter", description="filter: drop below the threshold; score: only score"
+    )
 
 
 class QualityFilter(Filter[QualityOptions]):
     name = "quality"
-    Options = QualityOptions
 
-    def __init__(self, options: QualityOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: QualityOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         from synthloop.quality.model import load_model
 
         self.model = load_model(options.model)  # a missing or damaged model fails here, before any work
         self.threshold = self.model.threshold if options.threshold is None else options.threshold
+
+    def content_digest(self) -> str | None:
+        return self.model.digest
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         return self.filter_batch([record], [view])[0]

@@ -57,12 +57,11 @@ def sentence_count(view: TextView) -> int:
 
 
 class ReadabilityOptions(FilterOptions):
-    max_grade: float | None = Field(7.0)
+    max_grade: float | None = Field(7.0, description="highest Flesch-Kincaid grade kept")
 
 
 class Readability(Filter[ReadabilityOptions]):
     name = "readability"
-    Options = ReadabilityOptions
 
     def filter(self, record: Record, view: TextView) -> Verdict:
         options = self.options

@@ -14,17 +14,22 @@ from typing import Any
 
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView
 from synthloop.errors import UserError
+from synthloop.plugins import Requirement
 from synthloop.records import Record
 from synthloop.vocab.inflection import surface_forms
 
+PROFANITY = Requirement("profanity_check", "curate")  # alt-profanity-check
+
 
 class SafetyOptions(FilterOptions):
-    max_profanity_probability: float | None = Field(0.8, ge=0, le=1)
-    use_term_list: bool = True
-    extra_terms_file: Path | None = None  # TSV with columns term, category
+    max_profanity_probability: float | None = Field(
+        0.8, ge=0, le=1, description="classifier probability above which a story is dropped"
+    )
+    use_term_list: bool = Field(True, description="drop stories using a term of the child-safety list")
+    extra_terms_file: Path | None = Field(None, description="TSV with columns term, category")
 
 
 def load_terms(extra: Path | None) -> dict[str, tuple[str, str]]:
@@ -49,19 +54,16 @@ def load_terms(extra: Path | None) -> dict[str, tuple[str, str]]:
 
 class Safety(Filter[SafetyOptions]):
     name = "safety"
-    Options = SafetyOptions
+    requires = (PROFANITY,)
 
-    def __init__(self, options: SafetyOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: SafetyOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         self.terms = load_terms(options.extra_terms_file) if options.use_term_list else {}
         self._predict: Any = None
         if options.max_profanity_probability is not None:
-            try:
-                from profanity_check import predict_prob
-            except ImportError as error:
-                raise UserError(
-                    "the safety filter needs alt-profanity-check: pip install 'synthloop[curate]'"
-                ) from error
+            self.require()  # only the classifier needs it
+            from profanity_check import predict_prob
+
             self._predict = predict_prob
 
     def filter(self, record: Record, view: TextView) -> Verdict:

@@ -8,11 +8,10 @@ the shipped vocabulary (benchmarks/curate_thresholds.py): its 95th percentile is
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pydantic import Field
 
-from synthloop.curate.base import Filter, FilterOptions, Verdict
+from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.text import TextView
 from synthloop.records import Record
 from synthloop.vocab.inflection import lemmas
@@ -21,17 +20,18 @@ CAPITALISED = re.compile(r"(?<![.!?\"“]\s)(?<!^)\b([A-Z][a-z]+)\b")
 
 
 class VocabularyOptions(FilterOptions):
-    max_oov_rate: float | None = Field(0.15, ge=0.0, le=1.0)
-    max_listed: int = Field(20, ge=0)  # OOV words recorded on the record
+    max_oov_rate: float | None = Field(
+        0.15, ge=0.0, le=1.0, description="share of words outside the vocabulary above which a story is dropped"
+    )
+    max_listed: int = Field(20, ge=0, description="out-of-vocabulary words recorded on the record")
 
 
 class VocabularyFilter(Filter[VocabularyOptions]):
     name = "vocab"
-    Options = VocabularyOptions
 
-    def __init__(self, options: VocabularyOptions, context: dict[str, Any]) -> None:
+    def __init__(self, options: VocabularyOptions, context: FilterContext) -> None:
         super().__init__(options, context)
-        self.words = context["vocabulary"].words
+        self.words = self.context.need_vocabulary(self.name).words
 
     def in_vocabulary(self, token: str) -> bool:
         return token in self.words or not lemmas(token).isdisjoint(self.words)

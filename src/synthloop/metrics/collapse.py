@@ -1,4 +1,5 @@
-"""The collapse indicators, shared by the lab and the live guard.
+"""The collapse indicators (distinct-n, tail coverage, divergence from a reference), shared by the collapse lab and
+the live guard that runs during generation (generate/guard.py).
 
 - distinct-n over word tokens (Li et al., 2016): falls as text becomes repetitive.
 - Tail coverage (Dohmatob et al., 2024: the tails vanish first): the share of the reference corpus's *tail* word

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED, run_cli, scripted_config
-from synthloop.collapse.guard import CollapseGuard, read_guard
 from synthloop.config import GuardConfig
 from synthloop.errors import UserError
+from synthloop.generate.guard import CollapseGuard, read_guard
 from synthloop.records import Record
 from synthloop.store.dataset import Dataset
 

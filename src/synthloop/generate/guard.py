@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synthloop.collapse.indicators import Reference, indicators
 from synthloop.config import GuardConfig
 from synthloop.errors import UserError
+from synthloop.metrics.collapse import Reference, indicators
 from synthloop.records import Record
 from synthloop.store.atomic import atomic_write_text
 
@@ -74,23 +74,34 @@ class CollapseGuard:
             "js_divergence": ours["js_divergence"],
         }
         cfg = self.cfg
-        bounds = [("distinct-2 ratio", "distinct_2_ratio", cfg.min_distinct_2_ratio, -1),
-                  ("tail coverage ratio", "tail_coverage_ratio", cfg.min_tail_coverage_ratio, -1),
-                  ("JS divergence", "js_divergence", cfg.max_js_divergence, 1)]  # fmt: skip
+        bounds = [
+            ("distinct-2 ratio", "distinct_2_ratio", cfg.min_distinct_2_ratio, -1),
+            ("tail coverage ratio", "tail_coverage_ratio", cfg.min_tail_coverage_ratio, -1),
+            ("JS divergence", "js_divergence", cfg.max_js_divergence, 1),
+        ]
         violations = [
             f"{label} {figures[key]:.2f} {'<' if sign < 0 else '>'} {bound}"
             for label, key, bound, sign in bounds
             if bound is not None and (figures[key] - bound) * sign > 0
         ]
-        check = {"stories": self.seen, "size": len(texts), "verdict": "fail" if violations else "pass",
-                 "violations": violations, **figures, "window": ours, "reference_same_size": theirs}  # fmt: skip
+        check = {
+            "stories": self.seen,
+            "size": len(texts),
+            "verdict": "fail" if violations else "pass",
+            "violations": violations,
+            **figures,
+            "window": ours,
+            "reference_same_size": theirs,
+        }
         self.checks.append(check)
         self.save()
         if violations:
             message = f"collapse guard after {self.seen} stories: " + "; ".join(violations)
             if cfg.action == "stop":
-                raise UserError(f"{message}; generation stopped (saved stories are kept; rerun resumes after you "
-                                "relax the [guard] bounds or set guard.action = 'warn')")  # fmt: skip
+                raise UserError(
+                    f"{message}; generation stopped (saved stories are kept; rerun resumes after you "
+                    "relax the [guard] bounds or set guard.action = 'warn')"
+                )
             self.warn(f"warning: {message}")
         return check
 
@@ -101,8 +112,11 @@ class CollapseGuard:
         return summary(self.checks, self.cfg)
 
     def save(self) -> None:
-        record = {"config": self.cfg.model_dump(mode="json"), "checks": self.checks,
-                  "summary": summary(self.checks, self.cfg)}  # fmt: skip
+        record = {
+            "config": self.cfg.model_dump(mode="json"),
+            "checks": self.checks,
+            "summary": summary(self.checks, self.cfg),
+        }
         atomic_write_text(self.folder / GUARD_FILE, json.dumps(record, indent=1) + "\n")
 
 
@@ -110,9 +124,16 @@ def summary(checks: list[dict[str, Any]], cfg: GuardConfig) -> dict[str, Any] | 
     if not checks:
         return None
     failed = [c for c in checks if c["verdict"] == "fail"]
-    return {"verdict": "fail" if failed else "pass", "checks": len(checks), "failed_checks": len(failed),
-            "last": {k: checks[-1][k] for k in ("stories", "distinct_2_ratio", "tail_coverage_ratio", "js_divergence",
-                                                "violations")}, "action": cfg.action}  # fmt: skip
+    return {
+        "verdict": "fail" if failed else "pass",
+        "checks": len(checks),
+        "failed_checks": len(failed),
+        "last": {
+            k: checks[-1][k]
+            for k in ("stories", "distinct_2_ratio", "tail_coverage_ratio", "js_divergence", "violations")
+        },
+        "action": cfg.action,
+    }
 
 
 def read_guard(folder: Path) -> dict[str, Any] | None:
