@@ -40,9 +40,12 @@ def verdicts(texts: list[str], config: Path) -> dict[str, object]:
         reasons.update(record.flags)
         by_filter.update({flag.split(".")[0] for flag in record.flags})
     kept = sum(r.meta["curation"] == KEPT for r in records)
-    return {"texts": len(texts), "kept_all": round(kept / len(texts), 3),
-            "kept_by_filter": {f.name: round(1 - by_filter[f.name] / len(texts), 3) for f in filters},
-            "reasons": dict(reasons.most_common(12))}  # fmt: skip
+    return {
+        "texts": len(texts),
+        "kept_all": round(kept / len(texts), 3),
+        "kept_by_filter": {f.name: round(1 - by_filter[f.name] / len(texts), 3) for f in filters},
+        "reasons": dict(reasons.most_common(12)),
+    }
 
 
 def quality_scores(texts: list[str]) -> np.ndarray:
@@ -57,8 +60,10 @@ def main() -> None:
     parser.add_argument("--samples", type=Path)
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "tinystories.toml")
     args = parser.parse_args()
-    corpora = {"real documents": read_texts(args.lab / "gen-0" / "train.jsonl"),
-               "samples": read_texts(args.samples or args.lab / "gen-0" / "samples.jsonl")}  # fmt: skip
+    corpora = {
+        "real documents": read_texts(args.lab / "gen-0" / "train.jsonl"),
+        "samples": read_texts(args.samples or args.lab / "gen-0" / "samples.jsonl"),
+    }
     scores = {}
     for name, texts in corpora.items():
         print(name, json.dumps(verdicts(texts, args.config), indent=1))
@@ -70,8 +75,10 @@ def main() -> None:
     print(f"quality AUC real vs samples: {auc:.3f}")
     for keep_real in (0.95, 0.9, 0.8, 0.5):
         threshold = float(np.quantile(real, 1 - keep_real))
-        print(f"  threshold {threshold:.4f} keeps {keep_real:.0%} of real documents and "
-              f"{np.mean(samples >= threshold):.1%} of samples")  # fmt: skip
+        print(
+            f"  threshold {threshold:.4f} keeps {keep_real:.0%} of real documents and "
+            f"{np.mean(samples >= threshold):.1%} of samples"
+        )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ def test_miniature_lab_runs_resumes_and_reports(tmp_path: Path) -> None:
     for regime, rows in metrics["regimes"].items():
         assert [r["generation"] for r in rows] == [0, 1], regime
         assert all(r["real_perplexity"] > 1 and len(r["samples_under_gen0"]["values"]) > 10 for r in rows)
-    sizes = {r: len((out / r.replace(":", "-") / "gen-1" / "train.jsonl").read_text().splitlines())
-             for r in metrics["regimes"]}  # fmt: skip
+    sizes = {
+        r: len((out / r.replace(":", "-") / "gen-1" / "train.jsonl").read_text().splitlines())
+        for r in metrics["regimes"]
+    }
     assert sizes == {"replace": 60, "accumulate": 120, "mix:0.1": 66}
     samples = [json.loads(line) for line in (out / "replace" / "gen-1" / "samples.jsonl").read_text().splitlines()]
     assert {s["generation"] for s in samples} == {1}  # lineage on every sample
@@ -66,22 +68,25 @@ def test_miniature_lab_runs_resumes_and_reports(tmp_path: Path) -> None:
     assert (out / "accumulate" / "gen-1" / "model" / "model.pt").stat().st_mtime_ns == kept_model
     rerun = json.loads((out / "metrics.json").read_text())
     assert {r: rerun["regimes"][r] for r in ("accumulate", "mix:0.1")} == {
-        r: metrics["regimes"][r] for r in ("accumulate", "mix:0.1")}  # fmt: skip
+        r: metrics["regimes"][r] for r in ("accumulate", "mix:0.1")
+    }
     redone, before = rerun["regimes"]["replace"][1], metrics["regimes"]["replace"][1]
     # The same model (kept, not retrained): the same held-out perplexity. Fresh samples need not be bit-identical:
     # CPU kernels do not promise the same float rounding from run to run, and sampling amplifies any difference.
     assert redone["real_perplexity"] == before["real_perplexity"] and redone["texts"] == before["texts"]
 
     changed = run_cli(*args[:-2], "--out", str(out), "--steps", "3")
-    assert changed.returncode == 2 and "holds a lab run with other settings (steps)" in changed.stderr
+    assert changed.returncode == 2 and "holds another run's data (different steps)" in changed.stderr
 
 
 def test_bad_lab_settings_are_one_line_errors(tmp_path: Path) -> None:
     base = ["collapse", "--real", str(GUTENBERG), "--out", str(tmp_path / "x"), "--preset", "miniature"]
-    cases = [(["--regimes", "replace,shuffle"], "regime 'shuffle'"),
-             (["--regimes", "mix:2"], "real fraction must be in (0, 1]"),
-             (["--generations", "0"], "generations"),
-             (["--preset", "huge"], "argument --preset: invalid choice: 'huge'")]  # fmt: skip
+    cases = [
+        (["--regimes", "replace,shuffle"], "regime 'shuffle'"),
+        (["--regimes", "mix:2"], "real fraction must be in (0, 1]"),
+        (["--generations", "0"], "generations"),
+        (["--preset", "huge"], "argument --preset: invalid choice: 'huge'"),
+    ]
     for extra, message in cases:
         result = run_cli(*base, *extra)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

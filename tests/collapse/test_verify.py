@@ -29,8 +29,11 @@ class KeepsGood:
     settings: ClassVar[dict[str, Any]] = {}
 
     def judge(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [row | {"kept": "good" in row["text"], "reasons": [] if "good" in row["text"] else ["fake.bad"],
-                       "scores": {}} for row in rows]  # fmt: skip
+        return [
+            row
+            | {"kept": "good" in row["text"], "reasons": [] if "good" in row["text"] else ["fake.bad"], "scores": {}}
+            for row in rows
+        ]
 
 
 class Killed(Exception):
@@ -52,8 +55,9 @@ def drawer(kill_at_call: int | None = None, good_share: float = 0.15) -> Any:
 
 
 def first_round(n: int) -> list[dict[str, Any]]:
-    return [{"id": f"s{i}", "text": ("good" if i % 4 == 0 else "bad") + f" first {i}", "generation": 1}
-            for i in range(n)]  # fmt: skip
+    return [
+        {"id": f"s{i}", "text": ("good" if i % 4 == 0 else "bad") + f" first {i}", "generation": 1} for i in range(n)
+    ]
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -120,8 +124,17 @@ def test_regime_grammar() -> None:
 
 
 def test_bad_verified_regime_is_a_one_line_error(tmp_path: Path) -> None:
-    result = run_cli("collapse", "--reference", str(TINYSTORIES), "--out", str(tmp_path / "x"), "--preset", "miniature",
-                     "--regimes", "replace+judge")  # fmt: skip
+    result = run_cli(
+        "collapse",
+        "--reference",
+        str(TINYSTORIES),
+        "--out",
+        str(tmp_path / "x"),
+        "--preset",
+        "miniature",
+        "--regimes",
+        "replace+judge",
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "unknown verifier" in result.stderr
     assert not (tmp_path / "x").exists()
 
@@ -132,11 +145,19 @@ def test_miniature_verified_and_scaled_regimes_resume_mid_oversampling(tmp_path:
     real.write_text("".join(TINYSTORIES.read_text().splitlines(keepends=True)[:150]))
     # The miniature's 15-step model writes near-gibberish: loosened form bounds and a quality threshold at the real
     # documents' 1st percentile let some through, so the rounds, the kept set and the shortfall are all exercised.
-    loose = {"form": {"reject_truncated": False, "min_words": 5, "max_garbage_char_fraction": None,
-                      "min_stop_words": None}}  # fmt: skip
+    loose = {
+        "form": {"reject_truncated": False, "min_words": 5, "max_garbage_char_fraction": None, "min_stop_words": None}
+    }
     regimes = ["replace+curate", "accumulate+form", "accumulate-scaled"]
-    cfg = LabConfig(**PRESETS["miniature"], real=real, out=tmp_path / "lab", regimes=regimes,  # type: ignore[arg-type]
-                    verifier_options=loose, quality_keeps_real=0.99, threads=1)  # fmt: skip
+    cfg = LabConfig(
+        **PRESETS["miniature"],
+        real=real,
+        out=tmp_path / "lab",
+        regimes=regimes,  # type: ignore[arg-type]
+        verifier_options=loose,
+        quality_keeps_real=0.99,
+        threads=1,
+    )
     results = run_lab(cfg, log=lambda line: None)
     out = tmp_path / "lab"
     rows = results["regimes"]
@@ -178,5 +199,5 @@ def test_miniature_verified_and_scaled_regimes_resume_mid_oversampling(tmp_path:
     assert again["regimes"]["accumulate-scaled"] == json.loads(json.dumps(rows["accumulate-scaled"]))
 
     changed = LabConfig(**(cfg.model_dump() | {"quality_keeps_real": 0.9}))
-    with pytest.raises(UserError, match=r"other settings \(quality_keeps_real\)"):
+    with pytest.raises(UserError, match=r"different quality_keeps_real\)"):
         run_lab(changed, log=lambda line: None)

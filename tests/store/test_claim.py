@@ -49,3 +49,10 @@ def test_differences_name_nested_settings_and_count_the_rest():
         from synthloop.store.claim import describe
 
         raise UserError(describe(differences(many, {})))
+
+
+def test_a_setting_added_since_counts_as_its_default(tmp_path):
+    (tmp_path / "lab.json").write_text(json.dumps({"a": 1}))  # made before setting "b" existed
+    assert claim(tmp_path, "collapse lab", {"a": 1, "b": 0}, "lab.json", defaults={"b": 0}) is True
+    with pytest.raises(UserError, match=r"different b\)"):
+        claim(tmp_path, "collapse lab", {"a": 1, "b": 5}, "lab.json", defaults={"b": 0})

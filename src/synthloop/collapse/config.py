@@ -99,8 +99,10 @@ def parse_regime(regime: str) -> Regime:
     base, plus, verifier = regime.partition("+")
     name, _, value = base.partition(":")
     if name not in REGIME_NAMES or (name == "mix") != bool(value):
-        raise UserError(f"regime {regime!r}: expected replace, accumulate, accumulate-scaled or mix:<fraction>, "
-                        "optionally +curate or +form, e.g. mix:0.1 or replace+curate")  # fmt: skip
+        raise UserError(
+            f"regime {regime!r}: expected replace, accumulate, accumulate-scaled or mix:<fraction>, "
+            "optionally +curate or +form, e.g. mix:0.1 or replace+curate"
+        )
     if plus and verifier not in VERIFIERS:
         raise UserError(f"regime {regime!r}: unknown verifier {verifier!r}; expected +curate or +form")
     if name != "mix":

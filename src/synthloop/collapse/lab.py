@@ -25,13 +25,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from synthloop.collapse.config import LabConfig, parse_regime
 from synthloop.collapse.verify import KEPT_FILE, Verifier, verify
 from synthloop.errors import UserError
 from synthloop.metrics.collapse import Reference, indicators
 from synthloop.records import stable_id
 from synthloop.store.atomic import atomic_write_text
-from synthloop.store.jsonl import read_jsonl
+from synthloop.store.claim import claim
+from synthloop.store.jsonl import read_jsonl, write_jsonl
 from synthloop.store.texts import read_texts
 
 SAMPLE_PERPLEXITY_LIMIT = 1000  # samples scored under the generation-0 model (for the histograms)
@@ -53,18 +56,16 @@ def documents(texts: list[str], words: int) -> list[str]:
     return pieces
 
 
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write_text(path, "\n".join(json.dumps(row) for row in rows) + "\n")
-
-
 def read_rows(path: Path) -> list[dict[str, Any]]:
     return [row for _, row in read_jsonl(path)]
 
 
 def sample_rows(texts: list[str], generation: int, regime: str) -> list[dict[str, Any]]:
     """Samples of the generation-k model carry generation k (lineage); real documents carry none."""
-    return [{"id": stable_id(regime, generation, i, t), "text": t, "generation": generation, "regime": regime}
-            for i, t in enumerate(texts)]  # fmt: skip
+    return [
+        {"id": stable_id(regime, generation, i, t), "text": t, "generation": generation, "regime": regime}
+        for i, t in enumerate(texts)
+    ]
 
 
 class Lab:
@@ -95,18 +96,14 @@ class Lab:
 
     def check_folder(self) -> None:
         settings = self.cfg.model_dump(mode="json")
-        path = self.out / "lab.json"
-        if path.exists():
-            previous = json.loads(path.read_text())
-            # A setting newer than the folder's lab.json counts as unchanged while it has its default.
-            defaults = {k: LabConfig.model_fields[k].default for k in settings if k not in previous}
-            changed = sorted(k for k in settings if previous.get(k, defaults.get(k)) != settings[k])
-            if changed:
-                raise UserError(f"{self.out}: holds a lab run with other settings ({', '.join(changed)}); "
-                                "choose a new --out or rerun with the same settings to resume")  # fmt: skip
-        elif self.out.exists() and any(self.out.iterdir()):
-            raise UserError(f"{self.out}: exists and holds no collapse lab; choose a new --out")
-        atomic_write_text(path, json.dumps(settings, indent=1, sort_keys=True) + "\n")
+        # A setting newer than the folder's lab.json counts as unchanged while it has its default.
+        defaults = {
+            name: field.get_default(call_default_factory=True)
+            for name, field in LabConfig.model_fields.items()
+            if not field.is_required()
+        }
+        claim(self.out, "collapse lab", settings, "lab.json", defaults=to_jsonable_python(defaults))
+        atomic_write_text(self.out / "lab.json", json.dumps(settings, indent=1, sort_keys=True) + "\n")
 
     def run(self) -> dict[str, Any]:
         self.check_folder()
@@ -167,47 +164,42 @@ class Lab:
             if not loaded:
                 loaded.append(load_model(folder / "model", "cpu"))
             self.log(f"collapse: {regime} generation {k}: drawing {count} more samples to verify ({name})")
-            return sample_batch(loaded[0], count, cfg.sample_tokens, cfg.temperature, cfg.top_k, seed=seed,
-                                batch_size=256)  # fmt: skip
+            return sample_batch(
+                loaded[0], count, cfg.sample_tokens, cfg.temperature, cfg.top_k, seed=seed, batch_size=256
+            )
 
         first = read_rows(folder / "samples.jsonl")
         lineage = {"generation": k, "regime": "real" if k == 0 else regime}
         cap = round(cfg.oversample_cap * cfg.documents)
-        summary = verify(folder / f"verified-{name}", self.verifiers[name], first, draw,
-                         cfg.documents if target is None else target, cap, lineage, cfg.seed)  # fmt: skip
+        summary = verify(
+            folder / f"verified-{name}",
+            self.verifiers[name],
+            first,
+            draw,
+            cfg.documents if target is None else target,
+            cap,
+            lineage,
+            cfg.seed,
+        )
         if target is None and not summary["used"]:
-            raise UserError(f"{regime} generation {k}: the {name} verifier kept none of {summary['drawn']} samples "
-                            f"(reasons: {', '.join(list(summary['reasons'])[:3])}); nothing to train generation "
-                            f"{k + 1} on: relax verifier_options or quality_keeps_real")  # fmt: skip
+            raise UserError(
+                f"{regime} generation {k}: the {name} verifier kept none of {summary['drawn']} samples "
+                f"(reasons: {', '.join(list(summary['reasons'])[:3])}); nothing to train generation "
+                f"{k + 1} on: relax verifier_options or quality_keeps_real"
+            )
         return summary
 
     def generation(self, folder: Path, k: int, regime: str, data: list[dict[str, Any]], steps: int) -> dict[str, Any]:
+        """One generation, each part resumable on its own: train on `data`, sample a corpus, measure both.
+        Its metrics.json, written last, marks it done."""
         done = folder / "metrics.json"
         if done.exists():
             return dict(json.loads(done.read_text()))
-        from synthloop.train.config import TrainConfig
-        from synthloop.train.loop import train
-        from synthloop.train.sample import load_model, sample_batch
-
         self.log(f"collapse: {regime} generation {k}: training on {len(data)} documents ({steps} steps)")
         started = time.perf_counter()
-        folder.mkdir(parents=True, exist_ok=True)
-        if not (folder / "train.jsonl").exists():
-            write_jsonl(folder / "train.jsonl", data)
-        cfg = self.cfg
-        run = train(TrainConfig(sources=[str(folder / "train.jsonl")], out=folder / "model", preset=cfg.preset,
-                                tokenizer=self.out / "tokenizer.json", max_steps=steps, batch_size=cfg.batch_size,
-                                learning_rate=cfg.learning_rate, min_learning_rate=cfg.learning_rate / 10,
-                                warmup_steps=min(20, steps // 5), eval_every=max(1, steps // 4),
-                                checkpoint_every=max(1, steps // 4), seed=cfg.seed, device="cpu",
-                                threads=cfg.threads, progress=False))  # fmt: skip
-        model = load_model(folder / "model", "cpu")
-        if not (folder / "samples.jsonl").exists():
-            samples = sample_batch(model, cfg.documents, cfg.sample_tokens, cfg.temperature, cfg.top_k,
-                                   seed=cfg.seed * 1000 + k, batch_size=256)  # fmt: skip
-            write_jsonl(folder / "samples.jsonl", sample_rows(samples, k, regime))
-        samples = read_texts(folder / "samples.jsonl")
-        metrics = self.measure(model, samples, k, regime, run.validation_loss)
+        model, validation_loss = self.train_model(folder, data, steps)
+        samples = self.draw_samples(folder, model, k, regime)
+        metrics = self.measure(model, samples, k, regime, validation_loss)
         metrics |= {
             "steps": steps,
             "train_documents": len(data),
@@ -216,6 +208,56 @@ class Lab:
         }  # this session's (less after a resume)
         atomic_write_text(done, json.dumps(metrics, indent=1) + "\n")
         return metrics
+
+    def train_model(self, folder: Path, data: list[dict[str, Any]], steps: int) -> tuple[Any, float]:
+        """A fresh model (same seed and tokenizer every generation) trained on `data`; training resumes from its
+        checkpoint. Returns the model and its validation loss."""
+        from synthloop.train.config import TrainConfig
+        from synthloop.train.loop import train
+        from synthloop.train.sample import load_model
+
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "train.jsonl").exists():
+            write_jsonl(folder / "train.jsonl", data)
+        cfg = self.cfg
+        run = train(
+            TrainConfig(
+                sources=[str(folder / "train.jsonl")],
+                out=folder / "model",
+                preset=cfg.preset,
+                tokenizer=self.out / "tokenizer.json",
+                max_steps=steps,
+                batch_size=cfg.batch_size,
+                learning_rate=cfg.learning_rate,
+                min_learning_rate=cfg.learning_rate / 10,
+                warmup_steps=min(20, steps // 5),
+                eval_every=max(1, steps // 4),
+                checkpoint_every=max(1, steps // 4),
+                seed=cfg.seed,
+                device="cpu",
+                threads=cfg.threads,
+                progress=False,
+            )
+        )
+        return load_model(folder / "model", "cpu"), run.validation_loss
+
+    def draw_samples(self, folder: Path, model: Any, k: int, regime: str) -> list[str]:
+        """The generation's own corpus (as many documents as the real training set), sampled once and kept."""
+        from synthloop.train.sample import sample_batch
+
+        cfg = self.cfg
+        if not (folder / "samples.jsonl").exists():
+            samples = sample_batch(
+                model,
+                cfg.documents,
+                cfg.sample_tokens,
+                cfg.temperature,
+                cfg.top_k,
+                seed=cfg.seed * 1000 + k,
+                batch_size=256,
+            )
+            write_jsonl(folder / "samples.jsonl", sample_rows(samples, k, regime))
+        return read_texts(folder / "samples.jsonl")
 
     def measure(self, model: Any, samples: list[str], k: int, regime: str, validation_loss: float) -> dict[str, Any]:
         from synthloop.train.evaluate import per_text_perplexity, perplexity
@@ -254,17 +296,26 @@ class Lab:
 
         texts = [t for t in samples if t.strip()]
         window = max(20, min(self.guard_config.window, len(texts)))
-        cfg = self.guard_config.model_copy(update={"reference": self.out / "gen-0" / "train.jsonl", "window": window,
-                                                   "check_every": window,
-                                                   "min_stories": min(self.guard_config.min_stories, window),
-                                                   "action": "warn"})  # fmt: skip
+        cfg = self.guard_config.model_copy(
+            update={
+                "reference": self.out / "gen-0" / "train.jsonl",
+                "window": window,
+                "check_every": window,
+                "min_stories": min(self.guard_config.min_stories, window),
+                "action": "warn",
+            }
+        )
         guard = CollapseGuard(cfg, folder, warn=lambda message: None)
         guard.observe([Record(id=str(i), text=t, finish_reason="stop") for i, t in enumerate(texts)])
         summary = guard.finish()
         if summary is None:
             return {"verdict": "none", "checks": 0, "failed_checks": 0, "violations": []}
-        return {"verdict": summary["verdict"], "checks": summary["checks"], "failed_checks": summary["failed_checks"],
-                **summary["last"]}  # fmt: skip
+        return {
+            "verdict": summary["verdict"],
+            "checks": summary["checks"],
+            "failed_checks": summary["failed_checks"],
+            **summary["last"],
+        }
 
 
 def run_lab(cfg: LabConfig, log: Callable[[str], None] = print) -> dict[str, Any]:

@@ -54,16 +54,18 @@ def guard_verdict(row: dict[str, Any]) -> str:
 def console_table(results: dict[str, Any]) -> str:
     """The per-generation table `synthloop collapse` prints."""
     titles = {key: title for key, title, _ in COLUMNS}
-    lines = ["regime               gen  steps  " + "  ".join(f"{titles[k][:24]:>24}" for k in CONSOLE)
-             + "   kept  guard"]  # fmt: skip
+    lines = [
+        "regime               gen  steps  " + "  ".join(f"{titles[k][:24]:>24}" for k in CONSOLE) + "   kept  guard"
+    ]
     for regime, rows in results["regimes"].items():
         for row in rows:
             digits = {key: d for key, _, d in COLUMNS}
             cells = "  ".join(f"{value(row, k):>24.{digits[k]}f}" for k in CONSOLE)
             kept = kept_fraction(row)
             shown = f"{kept:6.3f}" if kept is not None else "     -"
-            lines.append(f"{regime:<20} {row['generation']:>4}  {row.get('steps', 0):>5}  {cells}  {shown}  "
-                         f"{guard_verdict(row)}")  # fmt: skip
+            lines.append(
+                f"{regime:<20} {row['generation']:>4}  {row.get('steps', 0):>5}  {cells}  {shown}  {guard_verdict(row)}"
+            )
     return "\n".join(lines)
 
 
@@ -123,16 +125,21 @@ def plots(results: dict[str, Any], out: Path) -> list[str]:
 
 
 def table_html(results: dict[str, Any]) -> str:
-    head = ("<tr><th>regime</th><th>generation</th><th>steps</th>" + "".join(f"<th>{html.escape(t)}</th>"
-            for _, t, _ in COLUMNS) + "<th>kept by verifier</th><th>guard verdict</th></tr>")  # fmt: skip
+    head = (
+        "<tr><th>regime</th><th>generation</th><th>steps</th>"
+        + "".join(f"<th>{html.escape(t)}</th>" for _, t, _ in COLUMNS)
+        + "<th>kept by verifier</th><th>guard verdict</th></tr>"
+    )
     rows = []
     for regime, entries in results["regimes"].items():
         for row in entries:
             cells = "".join(f"<td>{value(row, key):.{digits}f}</td>" for key, _, digits in COLUMNS)
             kept = kept_fraction(row)
-            rows.append(f"<tr><td>{html.escape(regime)}</td><td>{row['generation']}</td><td>{row.get('steps', '')}"
-                        f"</td>{cells}<td>{'-' if kept is None else f'{kept:.3f}'}</td>"
-                        f"<td>{html.escape(guard_verdict(row))}</td></tr>")  # fmt: skip
+            rows.append(
+                f"<tr><td>{html.escape(regime)}</td><td>{row['generation']}</td><td>{row.get('steps', '')}"
+                f"</td>{cells}<td>{'-' if kept is None else f'{kept:.3f}'}</td>"
+                f"<td>{html.escape(guard_verdict(row))}</td></tr>"
+            )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -145,10 +152,12 @@ def verification_html(results: dict[str, Any]) -> str:
                 continue
             v = row["verification"]
             reasons = ", ".join(f"{k} {n}" for k, n in list(v["reasons"].items())[:5])
-            rows.append(f"<tr><td>{html.escape(regime)}</td><td>{row['generation']}</td><td>{v['drawn']}</td>"
-                        f"<td>{v['kept']}</td><td>{v['used']}</td><td>{v['kept_fraction']:.3f}</td>"
-                        f"<td>{v['shortfall']}</td><td>{v['extra_samples']}</td><td>{v['extra_seconds']:.0f}</td>"
-                        f"<td style='text-align:left'>{html.escape(reasons)}</td></tr>")  # fmt: skip
+            rows.append(
+                f"<tr><td>{html.escape(regime)}</td><td>{row['generation']}</td><td>{v['drawn']}</td>"
+                f"<td>{v['kept']}</td><td>{v['used']}</td><td>{v['kept_fraction']:.3f}</td>"
+                f"<td>{v['shortfall']}</td><td>{v['extra_samples']}</td><td>{v['extra_seconds']:.0f}</td>"
+                f"<td style='text-align:left'>{html.escape(reasons)}</td></tr>"
+            )
     if not rows:
         return ""
     head = (

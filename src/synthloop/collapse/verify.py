@@ -30,6 +30,7 @@ from synthloop.curate.step import KEPT, CurateStep
 from synthloop.errors import UserError
 from synthloop.records import Record, stable_id
 from synthloop.store.atomic import atomic_write_text
+from synthloop.store.jsonl import write_jsonl
 
 SUMMARY = "verification.json"
 KEPT_FILE = "kept.jsonl"  # what the next generation trains on
@@ -67,8 +68,10 @@ class Verifier:
         """Each row with `kept` and `reasons` (the filters' reason codes, e.g. form.repetition)."""
         records = [Record(id=row["id"], text=row["text"], generation=row.get("generation", 0)) for row in rows]
         judged = self.step.curate_batch(records)
-        return [row | {"kept": record.meta["curation"] == KEPT, "reasons": record.flags,
-                       "scores": record.scores} for row, record in zip(rows, judged, strict=True)]  # fmt: skip
+        return [
+            row | {"kept": record.meta["curation"] == KEPT, "reasons": record.flags, "scores": record.scores}
+            for row, record in zip(rows, judged, strict=True)
+        ]
 
 
 def real_quantile_threshold(real: list[str], keeps_real: float, options: dict[str, Any]) -> float:
@@ -88,8 +91,16 @@ def next_round_size(target: int, kept: int, drawn: int, cap: int) -> int:
     return max(0, min(cap - drawn, max(MIN_ROUND, wanted)))
 
 
-def verify(folder: Path, verifier: Verifier, first: list[dict[str, Any]], draw: Callable[[int, int], list[str]],
-           target: int, cap: int, lineage: dict[str, Any], seed: int) -> dict[str, Any]:  # fmt: skip
+def verify(
+    folder: Path,
+    verifier: Verifier,
+    first: list[dict[str, Any]],
+    draw: Callable[[int, int], list[str]],
+    target: int,
+    cap: int,
+    lineage: dict[str, Any],
+    seed: int,
+) -> dict[str, Any]:
     """Verify `first` (round 0), then draw rounds with `draw(count, round seed)` until `target` samples are kept or
     `cap` are drawn; `lineage` (generation, regime) goes on every drawn row. Round seeds derive from `seed`, the
     folder and the round, so a redrawn round asks for the same samples. target 0: verify round 0 only (the last
@@ -112,8 +123,10 @@ def verify(folder: Path, verifier: Verifier, first: list[dict[str, Any]], draw: 
             count = next_round_size(target, kept, drawn, cap)
             started = time.perf_counter()
             texts = draw(count, int(stable_id(label, len(rounds), length=8), 16))
-            rows = [{"id": stable_id(label, len(rounds), i, t), "text": t, **lineage, "round": len(rounds)}
-                    for i, t in enumerate(texts)]  # fmt: skip
+            rows = [
+                {"id": stable_id(label, len(rounds), i, t), "text": t, **lineage, "round": len(rounds)}
+                for i, t in enumerate(texts)
+            ]
             seconds = time.perf_counter() - started
         else:
             rows, seconds = first, 0.0  # the generation's own samples: already paid for
@@ -125,20 +138,26 @@ def verify(folder: Path, verifier: Verifier, first: list[dict[str, Any]], draw: 
     return summary
 
 
-def judge_round(path: Path, index: int, verifier: Verifier, rows: list[dict[str, Any]],
-                sample_seconds: float) -> dict[str, Any]:  # fmt: skip
+def judge_round(
+    path: Path, index: int, verifier: Verifier, rows: list[dict[str, Any]], sample_seconds: float
+) -> dict[str, Any]:
     started = time.perf_counter()
     judged = verifier.judge(rows)
-    result = {"round": index, "drawn": len(judged), "kept": sum(r["kept"] for r in judged),
-              "sample_seconds": round(sample_seconds, 3), "verify_seconds": round(time.perf_counter() - started, 3),
-              "rows": judged}  # fmt: skip
+    result = {
+        "round": index,
+        "drawn": len(judged),
+        "kept": sum(r["kept"] for r in judged),
+        "sample_seconds": round(sample_seconds, 3),
+        "verify_seconds": round(time.perf_counter() - started, 3),
+        "rows": judged,
+    }
     atomic_write_text(path, json.dumps(result) + "\n")
     return result
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     keep = ("id", "text", "generation", "regime", "round")
-    atomic_write_text(path, "".join(json.dumps({k: r[k] for k in keep if k in r}) + "\n" for r in rows))
+    write_jsonl(path, ({k: r[k] for k in keep if k in r} for r in rows))
 
 
 def summarise(rounds: list[dict[str, Any]], target: int, verifier: Verifier) -> dict[str, Any]:

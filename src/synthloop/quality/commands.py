@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -178,7 +177,7 @@ def read_for_scoring(path: Path, part: str) -> list[tuple[str, str | None]]:
 
 def cmd_quality_score(args: argparse.Namespace) -> int:
     from synthloop.quality.model import load_model
-    from synthloop.store.atomic import atomic_write_text
+    from synthloop.store.jsonl import write_jsonl
 
     if not args.input.exists():
         raise UserError(f"--in {args.input}: no such file or dataset folder")
@@ -188,12 +187,13 @@ def cmd_quality_score(args: argparse.Namespace) -> int:
     rows = read_for_scoring(args.input, args.part)
     texts = [text for _, text in rows if text is not None]
     scores = iter(model.score(texts).tolist())
-    lines, kept = [], 0
+    lines: list[dict[str, object]] = []
+    kept = 0
     for identifier, text in rows:
         score = next(scores) if text is not None else None
         keep = score is not None and score >= model.threshold
         kept += keep
-        lines.append(json.dumps({"id": identifier, "score": None if score is None else round(score, 6), "keep": keep}))
-    atomic_write_text(args.out, "\n".join(lines) + ("\n" if lines else ""))
+        lines.append({"id": identifier, "score": None if score is None else round(score, 6), "keep": keep})
+    write_jsonl(args.out, lines)
     print(f"quality: {len(rows)} stories scored, {kept} keep at threshold {model.threshold:.3f} -> {args.out}")
     return 0

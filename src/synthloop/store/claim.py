@@ -44,13 +44,21 @@ def read_marker(path: Path) -> dict[str, Any]:
     return value
 
 
-def claim(out: Path, kind: str, settings: dict[str, Any], marker: str, in_manifest: bool = False) -> bool:
+def claim(
+    out: Path,
+    kind: str,
+    settings: dict[str, Any],
+    marker: str,
+    in_manifest: bool = False,
+    defaults: dict[str, Any] | None = None,
+) -> bool:
     """Check that `out` may hold this run; True when it already holds it (a resume), False when it is new or empty.
     Writes nothing: the caller creates the folder and its marker once every other input has been checked.
 
     `marker` is the file that records a run's settings; with `in_manifest` it is a dataset manifest whose "kind"
     and "settings" fields are compared (read by the caller, who validates its format), else the whole file is the
-    settings."""
+    settings. `defaults`: a setting the stored ones lack (a folder made before the setting existed) counts as this
+    default, so adding a setting does not refuse every older folder."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder; choose another --out")
@@ -66,7 +74,9 @@ def claim(out: Path, kind: str, settings: dict[str, Any], marker: str, in_manife
     if before_kind != kind:
         raise UserError(f"{out}: holds a {before_kind or 'different'} run, not a {kind} run; choose another --out")
     before = stored.get("settings") if in_manifest else stored
-    changed = differences(before if isinstance(before, dict) else {}, settings)
+    before = before if isinstance(before, dict) else {}
+    before = {key: value for key, value in (defaults or {}).items() if key not in before} | before
+    changed = differences(before, settings)
     if changed:
         raise UserError(
             f"{out}: holds another run's data (different {describe(changed)}); "

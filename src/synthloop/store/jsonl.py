@@ -9,7 +9,7 @@ one would be cut in half. A file is read as bytes and split on b"\\n", so a mist
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,14 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
         except ValueError as error:
             message = error.msg if isinstance(error, json.JSONDecodeError) else str(error).split("\n")[0]
             raise UserError(f"{path}: line {number}: invalid JSON ({message})") from error
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    """Write one JSON value per line, atomically (the whole file or nothing). Non-ASCII stays escaped (\\uXXXX),
+    so no line separator can stand raw inside a string."""
+    from synthloop.store.atomic import atomic_write_text
+
+    atomic_write_text(Path(path), "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def split_lines(text: str) -> list[str]:
