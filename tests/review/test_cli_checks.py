@@ -26,3 +26,14 @@ def test_review_on_a_taken_port_is_one_line_before_creating_the_database(tmp_pat
         result = run_cli("review", "--in", str(dataset), "--port", str(taken.getsockname()[1]))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "cannot serve there" in result.stderr
     assert "http://" not in result.stdout and not (dataset / "review").exists()
+
+
+def test_the_review_commands_offer_exactly_what_export_and_apply_accept() -> None:
+    from synthloop.cli import build_parser
+    from synthloop.review.apply import CONFLICT_RULES
+    from synthloop.review.export import FORMATS
+
+    review = build_parser()._subparsers._group_actions[0].choices["review"]  # type: ignore[union-attr]
+    actions = review._subparsers._group_actions[0].choices
+    offered = {a.dest: tuple(a.choices) for name in ("apply", "export") for a in actions[name]._actions if a.choices}
+    assert offered["format"] == FORMATS and offered["on_conflict"] == CONFLICT_RULES
