@@ -20,10 +20,9 @@ from synthloop.curate.stats import compute_stats
 from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
-from synthloop.records import NULL_TEXT, Record, stable_id
+from synthloop.records import NULL_TEXT, Record
 from synthloop.store.atomic import atomic_write_text
-from synthloop.store.claim import claim
-from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
+from synthloop.store.dataset import Dataset, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
 
 PARTS = ("data", "excluded")
@@ -88,12 +87,7 @@ def per_story_step(cfg: Config, vocabulary: Any, sample_texts: list[str]) -> Cur
 def open_output(out: Path, source: Dataset, settings: dict[str, Any]) -> Dataset:
     if out.resolve() == source.root.resolve():
         raise UserError(f"--out {out}: must differ from --in (curation never overwrites its input)")
-    fingerprint = stable_id(json.dumps(settings, sort_keys=True))
-    if claim(out, "curate", settings, MANIFEST_NAME, in_manifest=True):
-        manifest = read_manifest(out)
-        assert manifest is not None
-        return Dataset(out, manifest)
-    return Dataset.create(out, {"kind": "curate", "fingerprint": fingerprint, "settings": settings})
+    return Dataset.claim(out, "curate", settings)
 
 
 def input_shards(source: Dataset) -> Iterator[Shard]:

@@ -12,7 +12,6 @@ That redo is journaled like any shard, so a kill -9 during it loses and duplicat
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +28,8 @@ from synthloop.execute.local import Shard, needs_redo, read_parts, run_shard, ru
 from synthloop.generate.progress import GenerationProgress
 from synthloop.generate.step import GenerateStep, prompt_of
 from synthloop.recipes.base import Recipe
-from synthloop.records import Record, stable_id
-from synthloop.store.claim import claim
-from synthloop.store.dataset import MANIFEST_NAME, Dataset, read_manifest, read_shard, shard_name
+from synthloop.records import Record
+from synthloop.store.dataset import Dataset, read_shard, shard_name
 from synthloop.vocab import Vocabulary, load_vocabulary
 
 PARTS = ("data", "failed")
@@ -94,12 +92,7 @@ def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabula
 
 
 def open_output(out: Path, settings: dict[str, Any]) -> Dataset:
-    fingerprint = stable_id(json.dumps(settings, sort_keys=True))
-    if claim(out, "generate", settings, MANIFEST_NAME, in_manifest=True):
-        manifest = read_manifest(out)
-        assert manifest is not None
-        return Dataset(out, manifest)
-    return Dataset.create(out, {"kind": "generate", "fingerprint": fingerprint, "settings": settings})
+    return Dataset.claim(out, "generate", settings)
 
 
 def prompt_shards(

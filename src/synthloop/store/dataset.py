@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthloop.errors import UserError
-from synthloop.records import Record, to_table
+from synthloop.records import Record, stable_id, to_table
 from synthloop.store.atomic import atomic_write_parquet, atomic_write_text
+from synthloop.store.claim import claim
 from synthloop.store.manifest import Manifest
 
 MANIFEST_NAME = "manifest.json"
@@ -55,6 +56,18 @@ class Dataset:
         if manifest is None:
             raise UserError(f"{root}: not a synthloop dataset (no {MANIFEST_NAME}); pass a folder made by synthloop")
         return cls(root, manifest)
+
+    @classmethod
+    def claim(cls, root: Path, kind: str, settings: dict[str, Any]) -> Dataset:
+        """The output dataset of a `kind` run with these settings: the one already in `root` (a resume), or a new
+        one. Refuses (writing nothing) a folder that holds anything else, naming the settings that differ."""
+        root = Path(root)
+        if claim(root, kind, settings, MANIFEST_NAME, in_manifest=True):
+            manifest = read_manifest(root)
+            assert manifest is not None  # claim found it
+            return cls(root, manifest)
+        fingerprint = stable_id(json.dumps(settings, sort_keys=True))
+        return cls.create(root, {"kind": kind, "fingerprint": fingerprint, "settings": settings})
 
     @classmethod
     def create(cls, root: Path, manifest: dict[str, Any]) -> Dataset:
