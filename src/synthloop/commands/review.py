@@ -13,6 +13,7 @@ from typing import Any
 
 from synthloop.arguments import Number
 from synthloop.errors import UserError
+from synthloop.review.choices import CONFLICT_RULES, FORMATS
 
 ACTIONS = ("serve", "add-user", "apply", "export", "stats")
 
@@ -100,7 +101,7 @@ def add_commands(commands: Any) -> None:
     apply.add_argument(
         "--on-conflict",
         default="reject",
-        choices=("reject", "accept", "latest"),
+        choices=CONFLICT_RULES,
         help="reviewers disagree: reject the story, accept it, or take the latest verdict",
     )
     apply.set_defaults(func=cmd_apply)
@@ -111,7 +112,7 @@ def add_commands(commands: Any) -> None:
     export.add_argument(
         "--format",
         default="jsonl",
-        choices=("jsonl", "argilla"),
+        choices=FORMATS,
         help="jsonl: one story with its decisions per line; argilla: Argilla records",
     )
     export.set_defaults(func=cmd_export)

@@ -19,11 +19,11 @@ from typing import Any
 
 from synthloop.records import Record, stable_id
 from synthloop.review.agreement import agreement
+from synthloop.review.choices import CONFLICT_RULES
 from synthloop.review.store import Decision, ReviewStore, default_db, latest_verdicts
 from synthloop.store.atomic import atomic_write_text
 from synthloop.store.dataset import Dataset, read_manifest
 
-CONFLICT_RULES = ("reject", "accept", "latest")
 SHARD = 1000
 
 

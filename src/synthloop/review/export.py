@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from synthloop.review.apply import open_review
+from synthloop.review.choices import FORMATS
 from synthloop.review.store import REASONS, Decision, latest_verdicts
 from synthloop.store.atomic import atomic_write_text
-
-FORMATS = ("jsonl", "argilla")
 
 ARGILLA_SETTINGS = {
     "guidelines": "Accept a story a young child could read that uses the required words; reject it with a reason.",
