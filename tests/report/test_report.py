@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SHARED, run_cli, scripted_config
+from conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, SHARED, run_cli, scripted_config
 from synthloop import plugins
 from synthloop.config import load_config
 from synthloop.curate.runner import curate
 from synthloop.generate.runner import generate
 from synthloop.report.runner import report
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 
 
@@ -69,14 +67,7 @@ def test_report_renders_in_headless_chromium(curated: Path, tmp_path: Path) -> N
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--headless",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_FLAGS,
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto((out / "index.html").as_uri())

@@ -4,27 +4,17 @@ applied dataset. Keeps a screenshot in artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from review_helpers import add_user, make_dataset, serving
 
-from conftest import ROOT, run_cli
+from conftest import CHROMIUM, CHROMIUM_FLAGS, ROOT, run_cli
 from synthloop.store.dataset import Dataset
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def test_review_session_in_chromium_flows_back_into_the_data(tmp_path: Path) -> None:
@@ -33,7 +23,7 @@ def test_review_session_in_chromium_flows_back_into_the_data(tmp_path: Path) -> 
     dataset = make_dataset(tmp_path / "curated")
     token = add_user(dataset, "alice")
     with serving(dataset) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1100, "height": 1400})
         page.goto(url + "/")
         expect(page.locator("#token")).to_be_visible()  # 401 shows the login form
