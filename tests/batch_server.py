@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from loopback import loopback_http
 from scripted_backend import story, words_in
 from synthloop.backends.base import Prompt
 
@@ -271,16 +272,11 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def batch_server(**settings: Any) -> Iterator[tuple[str, BatchServerState]]:
     state = BatchServerState(**settings)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
+    with loopback_http(handler(state)) as url:
+        try:
+            yield f"{url}/v1", state
+        finally:
+            state.release.set()  # before the shutdown: a request held at a hold point finishes
 
 
 def batch_config(tmp_path: Path, url: str, n: int = 12, **options: object) -> Path:

@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from loopback import loopback_http
 
 FAULTS = (
     "429_retry_after",
@@ -157,15 +159,8 @@ def fault_server(
     rates: dict[str, float], seed: int = 0, hang_s: float = 2.0, client_timeout_s: float = 1.0
 ) -> Iterator[tuple[str, FaultLog]]:
     log = FaultLog(rates, seed, hang_s, client_timeout_s)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(log))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", log
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(handler(log)) as url:
+        yield f"{url}/v1", log
 
 
 def summary(log: FaultLog) -> dict[str, Any]:
