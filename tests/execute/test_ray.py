@@ -19,21 +19,16 @@ def content(out: Path) -> dict[str, str]:
     return {r.id: r.text for r in Dataset.open(out).iter_records()}
 
 
+def ray_generate(config: Path, out: Path) -> list[str]:
+    """The arguments of `synthloop generate` on the Ray executor with two workers."""
+    return ["generate", "--config", str(config), "--out", str(out), "--executor", "ray", "--set", "execute.workers=2"]
+
+
 def test_ray_executor_matches_local_and_resumes(tmp_path: Path) -> None:
     config = scripted_config(tmp_path, n=30, fail_seeds_mod=7)
     local = run_cli("generate", "--config", str(config), "--out", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr
-    args = [
-        "generate",
-        "--config",
-        str(config),
-        "--out",
-        str(tmp_path / "ray"),
-        "--executor",
-        "ray",
-        "--set",
-        "execute.workers=2",
-    ]
+    args = ray_generate(config, tmp_path / "ray")
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert content(tmp_path / "ray") == content(tmp_path / "local")
@@ -65,17 +60,7 @@ def test_ray_retries_exactly_the_failed_prompts(tmp_path: Path) -> None:
     failed = {r.id for r in Dataset.open(tmp_path / "ray").iter_records("failed")}
     assert failed
     down.unlink()
-    again = run_cli(
-        "generate",
-        "--config",
-        str(config),
-        "--out",
-        str(tmp_path / "ray"),
-        "--executor",
-        "ray",
-        "--set",
-        "execute.workers=2",
-    )
+    again = run_cli(*ray_generate(config, tmp_path / "ray"))
     assert again.returncode == 0, again.stderr
     assert f"retried: {len(failed)} prompts" in again.stdout and "(15 stories, 0 failed)" in again.stdout
     after = content(tmp_path / "ray")
