@@ -10,6 +10,7 @@ folder, or one written by another version of this format, is never used half.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -104,8 +105,9 @@ def load_model(folder: Path | str | None = None) -> QualityModel:
     for path in (card_path, arrays_path):
         if not path.is_file():
             raise UserError(f"{folder}: not a quality model folder ({path.name} is missing)")
+    card_bytes, array_bytes = card_path.read_bytes(), arrays_path.read_bytes()  # read once: parsed and digested
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = json.loads(card_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserError(f"{card_path}: not a valid model card ({error})") from error
     if not isinstance(card, dict) or card.get("format") != FORMAT:
@@ -114,7 +116,7 @@ def load_model(folder: Path | str | None = None) -> QualityModel:
     if card.get("features") != list(FEATURES) or card.get("hash_buckets") != HASH_BUCKETS:
         raise UserError(f"{card_path}: the model was trained on other features than this synthloop computes: retrain")
     try:
-        with np.load(arrays_path) as data:
+        with np.load(io.BytesIO(array_bytes)) as data:
             arrays = {
                 name: np.asarray(data[name], dtype=np.float64)
                 for name in ("mean", "scale", "dense_weights", "hashed_weights", "bias")
@@ -143,5 +145,5 @@ def load_model(folder: Path | str | None = None) -> QualityModel:
         float(threshold),
         card,
         bool(card.get("use_embeddings", True)),
-        hashlib.sha256(card_path.read_bytes() + arrays_path.read_bytes()).hexdigest(),
+        hashlib.sha256(card_bytes + array_bytes).hexdigest(),
     )
