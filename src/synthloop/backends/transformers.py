@@ -22,15 +22,15 @@ from typing import Any, Literal
 from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
-from synthloop.backends.embedded import MODEL_NAME, SHIPPED_MODEL, default_model_path
+from synthloop.backends.embedded import SHIPPED_MODEL
+from synthloop.backends.models import DEFAULT_MODEL, MODELS, ModelName, model_file
 from synthloop.errors import UserError
 from synthloop.plugins import Requirement
 
 
 class TransformersOptions(SamplingOptions):
-    model_path: Path | None = Field(
-        None, description="an HF model folder or .gguf file; None: the embedded SmolLM2 GGUF"
-    )
+    model: ModelName = Field(DEFAULT_MODEL, description="the embedded model's GGUF run when model_path is None")
+    model_path: Path | None = Field(None, description="an HF model folder or .gguf file; None: the embedded `model`")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda when available")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto: bfloat16 on cuda, float32 on cpu"
@@ -71,16 +71,12 @@ class TransformersBackend(Backend[TransformersOptions]):
     @property
     def model_name(self) -> str:
         path = self.options.model_path
-        return MODEL_NAME if path is None else Path(path).name.removesuffix(".gguf")
+        return MODELS[self.options.model].label if path is None else Path(path).name.removesuffix(".gguf")
 
     def model_path(self) -> Path:
-        path = self.options.model_path or default_model_path()
-        if path is None:
-            raise UserError(
-                "transformers backend: no model given and the embedded GGUF is not installed; set "
-                "backend.options.model_path to a model folder or .gguf file"
-            )
-        path = Path(path)
+        if self.options.model_path is None:
+            return model_file(self.options.model)
+        path = Path(self.options.model_path)
         if not path.exists():
             raise UserError(f"backend.options.model_path: no such model folder or GGUF file {path}")
         if path.is_dir() and not (path / "config.json").exists():

@@ -9,6 +9,7 @@ from synthloop.curate.dedup.semantic import SemanticDedup
 from synthloop.curate.filters.constraints import Constraints
 from synthloop.curate.filters.form import Form
 from synthloop.curate.filters.judge import Judge
+from synthloop.curate.filters.likelihood import Likelihood
 from synthloop.curate.filters.quality import QualityFilter
 from synthloop.curate.filters.readability import Readability
 from synthloop.curate.filters.safety import Safety
@@ -22,6 +23,7 @@ BUILTIN_FILTERS = (
     Readability,
     Safety,
     QualityFilter,
+    Likelihood,
     Judge,
     Decontaminate,
     ExactDedup,

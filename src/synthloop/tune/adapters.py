@@ -20,8 +20,16 @@ def shipped_path(name: str) -> Path:
     return Path(str(resources.files("synthloop.tune").joinpath("data", f"{name}.safetensors")))
 
 
-def resolve(adapter: str) -> tuple[Path, str]:
-    """(adapter file, its SHA-256) for a shipped adapter's name or a path to an adapter file."""
+def check_base(path: Path, metadata: dict[str, str], base: str | None) -> None:
+    """An adapter trained on another base model is refused in one line (its card names the base GGUF)."""
+    trained_on = json.loads(metadata.get("card", "{}")).get("base_model")
+    if base is not None and trained_on is not None and trained_on != base:
+        raise UserError(f"{path}: this adapter was trained on {trained_on}, not on {base}: set backend.options.model")
+
+
+def resolve(adapter: str, base: str | None = None) -> tuple[Path, str]:
+    """(adapter file, its SHA-256) for a shipped adapter's name or a path to an adapter file; `base`, the GGUF file
+    name it will be merged into, must be the one it was trained on."""
     if adapter in SHIPPED:
         path = shipped_path(adapter)
         card_path = path.with_suffix(".json")
@@ -34,10 +42,11 @@ def resolve(adapter: str) -> tuple[Path, str]:
                 f"{path}: SHA-256 {actual[:12]}... does not match its card ({expected[:12]}...): "
                 "the shipped adapter is damaged; reinstall synthloop"
             )
+        check_base(path, lora.load(path)[1], base)
         return path, actual
     path = Path(adapter)
     if not path.is_file():
         known = ", ".join(SHIPPED)
         raise UserError(f"backend.options.adapter: {adapter!r} is neither a shipped adapter ({known}) nor a file")
-    lora.load(path)  # a one-line error for a file that is not an adapter
+    check_base(path, lora.load(path)[1], base)  # and a one-line error for a file that is not an adapter
     return path, lora.sha256(path)

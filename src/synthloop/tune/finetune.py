@@ -37,6 +37,8 @@ class TuneConfig:
     checkpoint_every: int = 25
     threads: int = 0  # 0: torch's default (one per core)
     word_weight: float = 1.0  # loss weight of the required words' tokens (> 1 teaches the model to use them)
+    micro_batch: int = 0  # pairs per forward/backward pass, gradients accumulated over the batch; 0: the whole batch
+    # (a model with a large vocabulary needs it: Qwen2.5's 152k-token logits for 8 pairs of 384 tokens took > 24 GB)
     init_adapter: Path | None = None  # start from this adapter (continue an earlier fine-tune)
     bf16: bool = True  # bf16 autocast: ~1.6x faster on a CPU with AVX512-BF16, the adapter itself stays fp32
     meta: dict[str, Any] = field(default_factory=dict)  # recorded in the adapter's card
@@ -101,8 +103,9 @@ def collate(examples: list[Example], pad_id: int) -> tuple[Any, Any, Any, Any]:
     return input_ids, labels, mask, weights
 
 
-def weighted_loss(model: Any, input_ids: Any, labels: Any, mask: Any, weights: Any) -> Any:
-    """Next-token cross-entropy on the story tokens, each weighted (the required words count more)."""
+def weighted_loss(model: Any, input_ids: Any, labels: Any, mask: Any, weights: Any, total: Any = None) -> Any:
+    """Next-token cross-entropy on the story tokens, each weighted (the required words count more), divided by the
+    sum of the weights (`total`: of the whole batch, when this is one micro-batch of it)."""
     import torch.nn.functional as F
 
     logits = model(input_ids=input_ids, attention_mask=mask).logits[:, :-1]  # (B, T-1, V)
@@ -110,7 +113,9 @@ def weighted_loss(model: Any, input_ids: Any, labels: Any, mask: Any, weights: A
     losses = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-100, reduction="none"
     )
-    return (losses * target_weights.reshape(-1)).sum() / target_weights.sum().clamp(min=1e-9)
+    if total is None:
+        total = target_weights.sum()
+    return (losses * target_weights.reshape(-1)).sum() / total.clamp(min=1e-9)
 
 
 def learning_rate(step: int, total: int, config: TuneConfig) -> float:
@@ -169,10 +174,16 @@ def finetune(gguf: Path, train: list[Pair], held_out: list[Pair], config: TuneCo
     while step < len(plan):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, len(plan), config)
-        input_ids, labels, mask, weights = collate([examples[i] for i in plan[step]], pad_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-            loss = weighted_loss(model, input_ids, labels, mask, weights)
-        loss.backward()
+        group_examples = [examples[i] for i in plan[step]]
+        total = sum(float(sum(w)) for _, _, w in group_examples)  # all story-token weights of the batch
+        size = config.micro_batch or len(group_examples)
+        loss = torch.zeros(())
+        for start in range(0, len(group_examples), size):
+            input_ids, labels, mask, weights = collate(group_examples[start : start + size], pad_id)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                part = weighted_loss(model, input_ids, labels, mask, weights, torch.tensor(total))
+            part.backward()
+            loss = loss + part.detach()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
