@@ -15,6 +15,15 @@ import pytest
 
 from synthloop.backends.embedded import default_model_path
 
+# llama_cpp.server with llama.cpp's CPU weight repacking off, as the embedded backend loads models: the AMX repack
+# path crashes in decode on CPUs with AMX (backends/embedded.py, `repack`).
+SERVE = (
+    "import runpy\n"
+    "from synthloop.backends.embedded import without_weight_repacking\n"
+    "with without_weight_repacking():\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -30,8 +39,8 @@ def serve_gguf(n_ctx: int = 1024, alias: str = "smollm2") -> Iterator[str]:
     port = free_port()
     command = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        SERVE,
         "--model",
         str(model),
         "--host",

