@@ -82,6 +82,18 @@ class Plugin(Generic[OptionsT]):
             names = ", ".join(r.module for r in missing)
             raise UserError(f"the {cls.name} {cls.kind} needs {names}: {fixes}")
 
+    @classmethod
+    def content_defaults(cls) -> dict[str, Any]:
+        """The default of each content option that has one, as JSON: what a run fingerprinted before an option was
+        added counts as (so adding an option with a default does not refuse resuming older folders)."""
+        from pydantic_core import to_jsonable_python
+
+        return {
+            name: to_jsonable_python(field.get_default(call_default_factory=True))
+            for name, field in cls.Options.model_fields.items()
+            if not field.is_required() and name not in cls.non_content
+        }
+
     def content_options(self) -> dict[str, Any]:
         """The options that decide what is produced (the run's fingerprint holds these)."""
         dumped: dict[str, Any] = self.options.model_dump(mode="json")

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,15 @@ def test_non_empty_foreign_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out" / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="holds no synthloop generate run"):
         generate(load_config(scripted_config(tmp_path, n=3)))
+
+
+def test_a_folder_made_before_a_backend_option_existed_resumes_at_its_default(tmp_path: Path) -> None:
+    config = scripted_config(tmp_path, n=4)
+    generate(load_config(config))
+    manifest_path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["settings"]["backend_options"]["empty_text"]  # as written before the option was added
+    manifest_path.write_text(json.dumps(manifest))
+    assert generate(load_config(config)).resumed == 4
+    with pytest.raises(UserError, match=r"different backend_options\.empty_text"):
+        generate(load_config(config, ["backend.options.empty_text=x"]))

@@ -91,8 +91,10 @@ def fingerprint_settings(cfg: Config, backend: Backend, recipe: Recipe, vocabula
     } | ({"generation": cfg.run.generation} if cfg.run.generation else {})
 
 
-def open_output(out: Path, settings: dict[str, Any]) -> Dataset:
-    return Dataset.claim(out, "generate", settings)
+def open_output(out: Path, settings: dict[str, Any], backend: Backend | None = None) -> Dataset:
+    """The generate output folder; a backend option added since an older folder was made counts as its default."""
+    defaults = None if backend is None else {"backend_options": backend.content_defaults()}
+    return Dataset.claim(out, "generate", settings, defaults)
 
 
 def prompt_shards(
@@ -304,7 +306,7 @@ def generate(cfg: Config) -> GenerateResult:
         from synthloop.generate.guard import CollapseGuard
 
         guard = CollapseGuard(cfg.guard, Path(cfg.run.out), warn=lambda message: progress.note(message))
-    dataset = open_output(Path(cfg.run.out), settings)
+    dataset = open_output(Path(cfg.run.out), settings, backend)
     backend.attach(dataset.root)
     result = GenerateResult(out=dataset.root)
     started = time.perf_counter()

@@ -29,6 +29,17 @@ def differences(before: Any, after: Any, prefix: str = "") -> list[str]:
     return [] if before == after else [prefix.rstrip(".") or "settings"]
 
 
+def with_defaults(stored: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The stored settings with every setting they lack (at any depth) taken from `defaults`."""
+    merged = dict(stored)
+    for key, value in defaults.items():
+        if key not in merged:
+            merged[key] = value
+        elif isinstance(merged[key], dict) and isinstance(value, dict):
+            merged[key] = with_defaults(merged[key], value)
+    return merged
+
+
 def describe(names: list[str]) -> str:
     shown = ", ".join(names[:SHOWN])
     return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
@@ -57,8 +68,8 @@ def claim(
 
     `marker` is the file that records a run's settings; with `in_manifest` it is a dataset manifest whose "kind"
     and "settings" fields are compared (read by the caller, who validates its format), else the whole file is the
-    settings. `defaults`: a setting the stored ones lack (a folder made before the setting existed) counts as this
-    default, so adding a setting does not refuse every older folder."""
+    settings. `defaults`: a setting the stored ones lack, at any depth (a folder made before the setting existed),
+    counts as this default, so adding a setting does not refuse every older folder."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder; choose another --out")
@@ -75,7 +86,7 @@ def claim(
         raise UserError(f"{out}: holds a {before_kind or 'different'} run, not a {kind} run; choose another --out")
     before = stored.get("settings") if in_manifest else stored
     before = before if isinstance(before, dict) else {}
-    before = {key: value for key, value in (defaults or {}).items() if key not in before} | before
+    before = with_defaults(before, defaults or {})
     changed = differences(before, settings)
     if changed:
         raise UserError(

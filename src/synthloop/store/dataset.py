@@ -58,11 +58,12 @@ class Dataset:
         return cls(root, manifest)
 
     @classmethod
-    def claim(cls, root: Path, kind: str, settings: dict[str, Any]) -> Dataset:
+    def claim(cls, root: Path, kind: str, settings: dict[str, Any], defaults: dict[str, Any] | None = None) -> Dataset:
         """The output dataset of a `kind` run with these settings: the one already in `root` (a resume), or a new
-        one. Refuses (writing nothing) a folder that holds anything else, naming the settings that differ."""
+        one. Refuses (writing nothing) a folder that holds anything else, naming the settings that differ;
+        `defaults` stand for settings an older folder did not record (store/claim.py)."""
         root = Path(root)
-        if claim(root, kind, settings, MANIFEST_NAME, in_manifest=True):
+        if claim(root, kind, settings, MANIFEST_NAME, in_manifest=True, defaults=defaults):
             manifest = read_manifest(root)
             assert manifest is not None  # claim found it
             return cls(root, manifest)
