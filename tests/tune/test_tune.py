@@ -135,3 +135,13 @@ def test_micro_batches_give_the_whole_batchs_loss_and_gradient() -> None:
     assert sum(float(part.detach()) for part in parts) == pytest.approx(float(whole.detach()), rel=1e-5)
     for grad, want in zip((p.grad for p in model.parameters()), expected, strict=True):
         assert torch.allclose(grad, want, atol=1e-6)
+
+
+def test_an_adapter_whose_card_is_not_json_is_one_line(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    path = tmp_path / "bad-card.safetensors"
+    tensors = {"q_proj.lora_a": torch.zeros(2, 8).half(), "q_proj.lora_b": torch.zeros(6, 2).half()}
+    save_file(tensors, str(path), metadata={"format": lora.FORMAT, "rank": "2", "alpha": "2", "card": "{"})
+    with pytest.raises(UserError, match="the adapter's card is not JSON"):
+        resolve(str(path), "SmolLM2-135M-Instruct.Q4_1.gguf")

@@ -22,7 +22,11 @@ def shipped_path(name: str) -> Path:
 
 def check_base(path: Path, metadata: dict[str, str], base: str | None) -> None:
     """An adapter trained on another base model is refused in one line (its card names the base GGUF)."""
-    trained_on = json.loads(metadata.get("card", "{}")).get("base_model")
+    try:
+        card = json.loads(metadata.get("card", "{}"))
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: the adapter's card is not JSON ({error})") from error
+    trained_on = card.get("base_model") if isinstance(card, dict) else None
     if base is not None and trained_on is not None and trained_on != base:
         raise UserError(f"{path}: this adapter was trained on {trained_on}, not on {base}: set backend.options.model")
 
