@@ -1,9 +1,10 @@
 """How well each curation signal ranks keep-worthy stories above the rest, on every labelled file, in one run.
 
-Labelled stories (`text` + `keep` from two blind judges against the rubric): the project's three files of the
-embedded generator's stories (src/synthloop/quality/data/labelled_generated*.jsonl; the shipped quality model never
-trained on the last two) and ../shared/labels/stories_dev.jsonl (which mixes TinyStories' own stories in: there,
-telling human from model text is enough). Baseline: the shipped quality model's score. Against it: the `likelihood`
+Labelled stories (`text` + `keep` from two blind judges against the rubric): the project's files of generated
+stories (src/synthloop/quality/data/labelled_generated*.jsonl; the shipped quality model trained on the first,
+labelled_generated.jsonl, only; files without a keep-worthy story show AUC n/a) and
+../shared/labels/stories_dev.jsonl (which mixes TinyStories' own stories in: there, telling human from model text
+is enough). Baseline: the shipped quality model's score. Against it: the `likelihood`
 filter's mean token log-probability under the main generator (embedded model + shipped adapter) and under the
 untuned embedded model. Printed per file: AUC of each signal, then, for the likelihood filter, precision and recall
 of keep at several thresholds (the share of what it keeps that the judges keep).
