@@ -165,13 +165,7 @@ class CTranslate2Backend(Backend[CTranslate2Options]):
             include_prompt_in_result=False,
             end_token=self._tokenizer.eos_token,
         )
-        size = math.ceil(len(tokens) / len(self._generators))
-        slices = [tokens[i : i + size] for i in range(0, len(tokens), size)]
-        pending = [
-            generator.generate_batch(part, asynchronous=True, **decode)
-            for generator, part in zip(self._generators, slices, strict=False)
-        ]
-        results = [future.result() for futures in pending for future in futures]
+        results = self.over_decoders("generate_batch", tokens, **decode)
         share = (time.perf_counter() - started) / max(1, len(prompts))
         completions = []
         eos = self._tokenizer.eos_token_id
@@ -192,8 +186,8 @@ class CTranslate2Backend(Backend[CTranslate2Options]):
 
     def mean_log_probs(self, texts: list[str], messages: list[dict[str, str]]) -> list[float]:
         """Each text's mean token log-probability as the model's answer to `messages` (CTranslate2 `score_batch`:
-        the model's own next-token distribution, no sampling or repeat penalty). The texts are split over the
-        decoders like a generation batch."""
+        the model's own next-token distribution, no sampling or repeat penalty), split over the decoders like a
+        generation batch."""
         self._load()
         prefix = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         prefix_ids = self._tokenizer(prefix, add_special_tokens=False).input_ids
@@ -201,18 +195,22 @@ class CTranslate2Backend(Backend[CTranslate2Options]):
             self._tokenizer.convert_ids_to_tokens(prefix_ids + self._tokenizer(t, add_special_tokens=False).input_ids)
             for t in texts
         ]
+        means = []
+        for result in self.over_decoders("score_batch", tokens, max_batch_size=self.options.max_batch_size):
+            story = result.log_probs[len(prefix_ids) - 1 :]  # log P(token i | tokens < i), i >= 1
+            means.append(sum(story) / max(1, len(story)))
+        return means
+
+    def over_decoders(self, method: str, tokens: list[list[str]], **options: Any) -> list[Any]:
+        """Run a Generator batch method on the decoders at once, decoder i on the i-th slice of `tokens`; the
+        results in the order of `tokens`."""
         size = math.ceil(len(tokens) / len(self._generators))
         slices = [tokens[i : i + size] for i in range(0, len(tokens), size)]
         pending = [
-            generator.score_batch(part, max_batch_size=self.options.max_batch_size, asynchronous=True)
+            getattr(generator, method)(part, asynchronous=True, **options)
             for generator, part in zip(self._generators, slices, strict=False)
         ]
-        means = []
-        for futures in pending:
-            for future in futures:
-                story = future.result().log_probs[len(prefix_ids) - 1 :]  # log P(token i | tokens < i), i >= 1
-                means.append(sum(story) / max(1, len(story)))
-        return means
+        return [future.result() for futures in pending for future in futures]
 
     def close(self) -> None:
         self._generators = []

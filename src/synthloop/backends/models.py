@@ -73,10 +73,6 @@ def package_folder(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def installed(name: str) -> bool:
-    return all(package_folder(p) is not None for p in MODELS[name].packages)
-
-
 def parts(model: EmbeddedModel) -> list[Path]:
     """The chunk files in order; a one-line error naming the first missing wheel or file."""
     files = []
@@ -92,14 +88,15 @@ def parts(model: EmbeddedModel) -> list[Path]:
     return files
 
 
-def assemble(model: EmbeddedModel, target: Path) -> None:
-    """Concatenate the chunks into `target`, atomically, and only if the result has the pinned size and SHA-256."""
+def assemble(model: EmbeddedModel, chunks: list[Path], target: Path) -> None:
+    """Concatenate the chunk files into `target`, atomically, and only if the result has the model's pinned size and
+    SHA-256."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".tmp-{target.name}-{os.getpid()}")
     digest = hashlib.sha256()
     try:
         with open(temporary, "wb") as out:
-            for path in parts(model):
+            for path in chunks:
                 with open(path, "rb") as chunk:
                     while block := chunk.read(1 << 22):
                         digest.update(block)
@@ -131,6 +128,5 @@ def model_file(name: str = DEFAULT_MODEL) -> Path:
 
     target = cache_dir() / "models" / model.file
     if not (target.is_file() and target.stat().st_size == model.size):
-        parts(model)  # the missing-wheel error before anything is written
-        assemble(model, target)
+        assemble(model, parts(model), target)  # a missing wheel is named before anything is written
     return target

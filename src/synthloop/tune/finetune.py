@@ -175,13 +175,13 @@ def finetune(gguf: Path, train: list[Pair], held_out: list[Pair], config: TuneCo
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, len(plan), config)
         group_examples = [examples[i] for i in plan[step]]
-        total = sum(float(sum(w)) for _, _, w in group_examples)  # all story-token weights of the batch
+        total = torch.tensor(sum(float(sum(w)) for _, _, w in group_examples))  # all story-token weights of the batch
         size = config.micro_batch or len(group_examples)
         loss = torch.zeros(())
         for start in range(0, len(group_examples), size):
             input_ids, labels, mask, weights = collate(group_examples[start : start + size], pad_id)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                part = weighted_loss(model, input_ids, labels, mask, weights, torch.tensor(total))
+                part = weighted_loss(model, input_ids, labels, mask, weights, total)
             part.backward()
             loss = loss + part.detach()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
