@@ -5,7 +5,10 @@
 Pairs come from ../shared/corpora/tinystories_sample.jsonl minus the stories in ../shared/labels (kept apart so the
 quality judge is never checked on stories the generator learnt) and minus every tenth story (held out for the
 held-out loss and for decontamination checks); prompts are the main config's (the recipe's small-model template).
-The adapter and its card land in --out; copy them into src/synthloop/tune/data/ to ship them.
+--written FILE adds pairs from stories written for given prompts (src/synthloop/tune/data/written_stories.jsonl:
+a teacher model's answers to the main job's own prompts), once whatever --epochs, every tenth held out like the
+pool's; --no-human leaves the pool out. The adapter and its card land in --out; copy them into
+src/synthloop/tune/data/ to ship them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from synthloop.errors import UserError
 from synthloop.recipes.tinystories import SMALL_MODEL_TEMPLATE, TinyStoriesOptions
 from synthloop.store.texts import read_texts
 from synthloop.tune.finetune import TuneConfig, finetune
-from synthloop.tune.pairs import build_pairs
+from synthloop.tune.pairs import build_pairs, read_written_pairs
 from synthloop.vocab import load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +52,8 @@ def main() -> int:
     parser.add_argument("--model", choices=sorted(MODELS), default=DEFAULT_MODEL, help="the embedded base model")
     parser.add_argument("--gguf", type=Path, help="another base model's GGUF file (instead of --model)")
     parser.add_argument("--max-length", type=int, default=512, help="tokens of prompt + story per pair")
+    parser.add_argument("--written", type=Path, help="JSONL of stories written for given words (see above)")
+    parser.add_argument("--no-human", action="store_true", help="train on --written pairs only")
     args = parser.parse_args()
     if args.epochs < 1 or args.limit < 0 or args.rank < 1 or args.lr <= 0 or args.batch_size < 1:
         parser.error("--epochs, --rank and --batch-size must be >= 1, --limit >= 0 and --lr > 0")
@@ -56,8 +61,12 @@ def main() -> int:
         parser.error("--micro-batch must be >= 0 and --max-length >= 64")
     if args.gguf is not None and not args.gguf.is_file():
         parser.error(f"--gguf: {args.gguf} is not a file")
+    if args.no_human and args.written is None:
+        parser.error("--no-human needs --written")
+    system = TinyStoriesOptions().system_prompt
     try:
         gguf = args.gguf or model_file(args.model)
+        written = [] if args.written is None else read_written_pairs(args.written, SMALL_MODEL_TEMPLATE, system)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -69,14 +78,20 @@ def main() -> int:
         train_stories = train_stories[: args.limit]
     vocabulary = load_vocabulary()
     common = frozenset(e.word for e in vocabulary.entries if e.rank <= 300)
-    system = TinyStoriesOptions().system_prompt
-    train = build_pairs(
-        train_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=0, epochs=args.epochs, common=common
-    )
-    held = build_pairs(held_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=1, epochs=1, common=common)
-    print(f"{len(train_stories)} training stories -> {len(train)} pairs; {len(held)} held-out pairs", flush=True)
+    train, held = [], []
+    if not args.no_human:
+        train = build_pairs(
+            train_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=0, epochs=args.epochs, common=common
+        )
+        held = build_pairs(held_stories, vocabulary, SMALL_MODEL_TEMPLATE, system, seed=1, epochs=1, common=common)
+        print(f"{len(train_stories)} training stories -> {len(train)} pairs; {len(held)} held out", flush=True)
+    if written:
+        train += [p for i, p in enumerate(written) if i % 10]  # once: copies of a pair would share a length batch
+        held += written[::10]
+        print(f"{args.written}: {len(written)} written stories, every tenth held out", flush=True)
     meta = {
-        "pool": str(SAMPLE.name),
+        "pool": None if args.no_human else str(SAMPLE.name),
+        "written": None if args.written is None else args.written.name,
         "epochs": args.epochs,
         "template": "small-model",
         "init": None if args.init is None else args.init.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,10 @@ from torch import nn
 
 from conftest import SHARED
 from synthloop.errors import UserError
-from synthloop.recipes.tinystories import SMALL_MODEL_TEMPLATE
+from synthloop.recipes.tinystories import SMALL_MODEL_TEMPLATE, TinyStories, TinyStoriesOptions
 from synthloop.tune import lora
 from synthloop.tune.adapters import resolve
-from synthloop.tune.pairs import build_pairs
+from synthloop.tune.pairs import build_pairs, read_written_pairs
 from synthloop.vocab import load_vocabulary
 from synthloop.vocab.inflection import uses_word, word_tokens
 
@@ -39,6 +40,49 @@ def test_pairs_ask_for_words_the_story_uses_in_the_main_jobs_prompt() -> None:
     assert len(first) == 2  # one pair per epoch
     again = build_pairs(stories, load_vocabulary(), SMALL_MODEL_TEMPLATE, "You write stories.", seed=0, epochs=2)
     assert [p.words for p in again] == [p.words for p in pairs]
+
+
+def test_written_pairs_ask_the_main_jobs_own_prompt(tmp_path: Path) -> None:
+    recipe = TinyStories(TinyStoriesOptions(template="small-model", max_features=1), load_vocabulary(), seed=5)
+    rows, records = [], [recipe.render(i) for i in range(3)]
+    for record in records:
+        story = "Once there was a " + " and a ".join(record.words.values()) + '. "Hi," said Sam.'
+        rows.append({**record.words, "features": record.features, "story": story})
+    path = tmp_path / "written.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    system = TinyStoriesOptions().system_prompt
+    pairs = read_written_pairs(path, SMALL_MODEL_TEMPLATE, system)
+    assert [p.messages for p in pairs] == [recipe.messages(r) for r in records]
+    assert [p.story for p in pairs] == [row["story"] for row in rows]
+
+
+def test_the_shipped_written_stories_answer_the_main_jobs_prompts() -> None:
+    """Each shipped teacher story answers the prompt the main config's recipe renders for its id (seed 20261202,
+    not the main job's seed), and every one uses its three words."""
+    path = Path(str(resources.files("synthloop.tune").joinpath("data", "written_stories.jsonl")))
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    assert len(rows) == 1040
+    recipe = TinyStories(TinyStoriesOptions(template="small-model", max_features=1), load_vocabulary(), 20261202)
+    for row in rows[::50]:
+        record = recipe.render(int(row["id"][1:]))
+        assert (record.words, record.features) == ({r: row[r] for r in record.words}, row["features"])
+    pairs = read_written_pairs(path, SMALL_MODEL_TEMPLATE, TinyStoriesOptions().system_prompt)
+    assert len(pairs) == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"noun": "cat", "verb": "run", "story": "A cat ran."}, "line 1: expected a non-empty string 'adjective'"),
+        ({"noun": "cat", "verb": "run", "adjective": "big", "story": "A cat ran."}, "does not use all of cat, run"),
+        ({"noun": "cat", "verb": "run", "adjective": "big", "story": "A big cat ran.", "features": ["X"]}, "features"),
+    ],
+)
+def test_a_bad_written_stories_file_is_one_line_error(tmp_path: Path, row: dict, expected: str) -> None:
+    path = tmp_path / "written.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(UserError, match=expected):
+        read_written_pairs(path, SMALL_MODEL_TEMPLATE, "")
 
 
 class Tiny(nn.Module):
