@@ -85,6 +85,13 @@ def test_a_bad_written_stories_file_is_one_line_error(tmp_path: Path, row: dict,
         read_written_pairs(path, SMALL_MODEL_TEMPLATE, "")
 
 
+def test_a_missing_written_stories_file_is_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such file"):
+        read_written_pairs(tmp_path / "absent.jsonl", SMALL_MODEL_TEMPLATE, "")
+    with pytest.raises(UserError, match="no such file"):
+        read_written_pairs(tmp_path, SMALL_MODEL_TEMPLATE, "")
+
+
 class Tiny(nn.Module):
     def __init__(self) -> None:
         super().__init__()

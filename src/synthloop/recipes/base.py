@@ -109,6 +109,13 @@ class Recipe(Plugin[RecipeOptionsT], ABC):
         return record
 
 
+def chat_messages(system_prompt: str, prompt: str) -> list[dict[str, str]]:
+    """The chat a recipe sends: its system prompt (none when empty), then the prompt."""
+    return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+        {"role": "user", "content": prompt}
+    ]
+
+
 def clean_story(raw: str, finish_reason: str) -> tuple[str, str]:
     """Strip chat preambles and markdown, normalise paragraphs, and cut a story that hit max_tokens back to its
     last complete paragraph (or sentence). Returns (text, how it was cut: "", "paragraph" or "sentence")."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
-from synthloop.recipes.base import Recipe, RecipeOptions, clean_story
+from synthloop.recipes.base import Recipe, RecipeOptions, chat_messages, clean_story
 from synthloop.records import Record, stable_id
 from synthloop.vocab import Vocabulary
 from synthloop.vocab.sampler import UniformSampler
@@ -291,10 +291,7 @@ class SimpleStories(Recipe[SimpleStoriesOptions]):
         return str(record.meta.get("call", record.id))
 
     def messages(self, record: Record) -> list[dict[str, str]]:
-        system = self.options.system_prompt
-        return ([{"role": "system", "content": system}] if system else []) + [
-            {"role": "user", "content": record.prompt}
-        ]
+        return chat_messages(self.options.system_prompt, record.prompt)
 
     def parse(self, record: Record, raw: str, finish_reason: str) -> Record:
         sections = split_stories(raw)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import Field
 
-from synthloop.recipes.base import Recipe, RecipeOptions
+from synthloop.recipes.base import Recipe, RecipeOptions, chat_messages
 from synthloop.records import Record
 from synthloop.vocab import Vocabulary
 from synthloop.vocab.sampler import CoverageSampler, UniformSampler
@@ -76,6 +76,10 @@ def features_sentence(features: list[str]) -> str:
     return " The story has the following features: " + ", ".join(FEATURES[f] for f in features) + "."
 
 
+def story_prompt(template: str, words: dict[str, str], features: list[str]) -> str:
+    return template.format(features=features_sentence(features), **words)
+
+
 TinyStoriesOptionsT = TypeVar("TinyStoriesOptionsT", bound=TinyStoriesOptions)
 
 
@@ -136,11 +140,8 @@ class TinyStories(Recipe[TinyStoriesOptionsT]):
 
     def render(self, index: int) -> Record:
         words, features = self.sample(index)
-        prompt = self.options.template.format(features=features_sentence(features), **words)
+        prompt = story_prompt(self.options.template, words, features)
         return self.make_record(index, prompt, words, features)
 
     def messages(self, record: Record) -> list[dict[str, str]]:
-        system = self.options.system_prompt
-        return ([{"role": "system", "content": system}] if system else []) + [
-            {"role": "user", "content": record.prompt}
-        ]
+        return chat_messages(self.options.system_prompt, record.prompt)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthloop.errors import UserError
-from synthloop.recipes.tinystories import FEATURES, features_sentence
+from synthloop.recipes.base import chat_messages
+from synthloop.recipes.tinystories import FEATURES, story_prompt
 from synthloop.store.jsonl import read_jsonl
 from synthloop.vocab import Vocabulary
 from synthloop.vocab.inflection import missing_words, surface_forms, word_tokens
@@ -80,22 +81,17 @@ def build_pairs(
                 rare = [w for w in found[role] if w not in common]
                 words[role] = rng.choice(rare or found[role])
             features = ["Dialogue"] if has_dialogue(text) and rng.random() < 0.5 else []
-            messages = prompt_messages(template, system_prompt, words, features)
+            messages = chat_messages(system_prompt, story_prompt(template, words, features))
             pairs.append(Pair(i, words, features, messages, text.strip()))
     return pairs
-
-
-def prompt_messages(template: str, system_prompt: str, words: dict[str, str], features: list[str]) -> list[dict]:
-    prompt = template.format(features=features_sentence(features), **words)
-    return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-        {"role": "user", "content": prompt}
-    ]
 
 
 def read_written_pairs(path: Path, template: str, system_prompt: str) -> list[Pair]:
     """Pairs from a file of stories written for given prompts (a strong teacher model's answers; TinyStories
     itself is GPT-4's): one object per line with `noun`, `verb`, `adjective`, `features` and `story`. A line
     whose story leaves out one of its words is an error, not a skipped pair: the file is a curated data set."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
     pairs: list[Pair] = []
     for number, row in read_jsonl(path):
         where = f"{path}: line {number}"
@@ -110,7 +106,7 @@ def read_written_pairs(path: Path, template: str, system_prompt: str) -> list[Pa
         words = {role: row[role] for role in ROLES}
         if missing_words(row["story"], words):
             raise UserError(f"{where}: the story does not use all of {', '.join(words.values())}")
-        messages = prompt_messages(template, system_prompt, words, features)
+        messages = chat_messages(system_prompt, story_prompt(template, words, features))
         pairs.append(Pair(len(pairs), words, features, messages, row["story"].strip()))
     if not pairs:
         raise UserError(f"{path}: no stories in it")
