@@ -27,8 +27,8 @@ PIP=("$VENV/bin/python" -m pip)
 # torch first, pinned: 2.13.0 has a CPU build on this kind of machine; an unpinned torch pulls a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
 
-# llama-cpp-python has no binary wheel on PyPI and compiles from source (~20 min on 2 cores, once: pip caches the
-# built wheel). Skip the parts of llama.cpp we do not use to keep that build short.
+# llama-cpp-python has no binary wheel on PyPI and compiles from source (once: pip caches the built wheel; how long
+# it takes: docs/experiments/main-job.md). Skip the parts of llama.cpp we do not use to keep that build short.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 "${PIP[@]}" install -q -e ".[embedded,server,curate,report,train,transformers,ct2,review,ray,dev]"
 

@@ -5,12 +5,12 @@ With no model given it converts the embedded SmolLM2 GGUF once, offline: transfo
 CTranslate2 converter writes int8 weights, and the result (with the tokenizer and its chat template) is cached
 under $SYNTHLOOP_CACHE (default ~/.cache/synthloop)/ct2/, written to a temporary folder and renamed into place.
 A batch of prompts is decoded together (`generate_batch`), which is where the speed comes from on a CPU, and split
-over `parallel` decoders, one per core by default, each single-threaded: the 135M model's matrices are too small
-for two threads to share one well (on 2 cores, 2 single-threaded decoders gave ~1.6x the tokens/s of one
-two-threaded decoder; benchmarks/generate_throughput.py, variants ct2-N and ct2one-N). Decoder i always gets the
-i-th slice of a batch. CTranslate2 seeds each worker thread's random generator once, when the thread first
-samples, so per-prompt seeds cannot be honoured: a fresh model given the same batches in the same order makes the
-same stories (`seed`), and resume never depends on it (finished stories are journaled).
+over `parallel` decoders, one per core by default, each single-threaded: the 135M model's matrices are too small for
+two threads to share one well (single-threaded decoders against one decoder using every core:
+benchmarks/generate_throughput.py, variants ct2-N and ct2one-N; docs/experiments/generation-speed.md). Decoder i
+always gets the i-th slice of a batch. CTranslate2 seeds each worker thread's random generator once, when the thread
+first samples, so per-prompt seeds cannot be honoured: a fresh model given the same batches in the same order makes
+the same stories (`seed`), and resume never depends on it (finished stories are journaled).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The collapse lab's settings (pydantic, extra="forbid"), its regimes and its presets.
 
-`cpu` runs 6 generations x 3 regimes on 2 CPU cores in under 30 minutes: a 96-wide, 3-layer GPT with a 128-token
-context, trained for a fixed number of steps per generation (the same compute for every regime, so "accumulate"
-sees each example fewer times as its data grows). `cpu-verify` asks whether verification prevents collapse (Feng et
-al., 2024) with the same model and data: replace, accumulate, replace+curate and accumulate-scaled, over 3
-generations (gen 0-2: the budget of 45 minutes on 2 cores; accumulate-scaled's later generations train 2x and 3x).
-`miniature` checks the mechanics in seconds.
+`cpu` runs 6 generations x 3 regimes on 2 CPU cores: a 96-wide, 3-layer GPT with a 128-token context, trained for
+a fixed number of steps per generation (the same compute for every regime, so "accumulate" sees each example fewer
+times as its data grows). `cpu-verify` asks whether verification prevents collapse (Feng et al., 2024) with the same
+model and data: replace, accumulate, replace+curate and accumulate-scaled, over 3 generations (gen 0-2, to fit a CPU
+budget; accumulate-scaled's later generations train 2x and 3x). `miniature` checks the mechanics in seconds. What
+the presets cost and found: docs/experiments/verification-vs-collapse.md.
 """
 
 from __future__ import annotations
@@ -47,16 +47,18 @@ class LabConfig(BaseModel):
 
     # Verification ("+curate", "+form" regimes). The filters come from a synthloop config's [curate] and [vocab]
     # sections (None: the built-in defaults, the same thresholds configs/tinystories.toml sets), with these options
-    # on top. Which filters and why: README "Does verification prevent collapse?" and benchmarks/collapse_verifiers.py.
+    # on top. Which filters and why: benchmarks/collapse_verifiers.py measures each filter on real documents and
+    # samples; docs/experiments/verification-vs-collapse.md has the figures.
     curate_config: Path | None = None
-    # Of the main config's per-story filters only form keeps nearly every real document (99.7 %); readability keeps
-    # 15 % of Gutenberg's, safety 87 %, vocab 96 % (and with the quality model 6 % of samples: 16x oversampling).
+    # Of the main config's per-story filters only form keeps nearly every real document; readability and safety drop
+    # much of the real Gutenberg text, and vocab with the quality model keeps so few samples that oversampling would
+    # outgrow a CPU budget.
     # The lab's samples stop at sample_tokens by design, so form's truncation check is off; its real documents are
     # cut at >= document_words // 3 words, so that is form's minimum unless min_words is given here.
     verifier_filters: list[str] = ["form"]
     verifier_options: dict[str, dict[str, Any]] = {"form": {"reject_truncated": False}}
     # "+curate": the quality model drops what scores below the share `quality_keeps_real` of the real training
-    # documents reach (its own threshold, 0.954, is set on TinyStories stories and keeps 10 % of the real documents).
+    # documents reach (its own threshold is set on TinyStories stories and keeps few of the real documents).
     quality_keeps_real: float = Field(0.9, gt=0, lt=1)
     oversample_cap: float = Field(5.0, ge=1, le=1000)  # at most this many x `documents` samples drawn per generation
 

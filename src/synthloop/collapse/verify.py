@@ -2,8 +2,8 @@
 trains on them (Feng et al., 2024, "Beyond model collapse: scaling up with synthesized data requires verification").
 
 Two verifiers, built from the public curation API (`per_story_filters`, `CurateStep`):
-  form     the per-story filters named in `verifier_filters` (see the README for which and why) with
-           `verifier_options` on top of the curation config's settings
+  form     the per-story filters named in `verifier_filters` with `verifier_options` on top of the curation
+           config's settings (which filters and why: docs/experiments/verification-vs-collapse.md)
   curate   the same plus the shipped quality model in "filter" mode (the main config only scores), its threshold
            set where it keeps the share `quality_keeps_real` of the lab's real training documents
 So every generation trains on as many *kept* documents as the plain regimes, the samples are drawn in rounds until

@@ -228,7 +228,8 @@ def add_commands(commands: Any) -> None:
         "--preset",
         default="cpu",
         choices=tuple(LAB_PRESETS),
-        help="cpu (under 30 min on 2 cores) | cpu-verify (does verification prevent collapse? 41 min) | miniature",
+        help="cpu (6 generations x 3 regimes) | cpu-verify (does verification prevent collapse?) | miniature "
+        "(mechanics only); their cost on 2 cores: docs/experiments/verification-vs-collapse.md",
     )
     collapse.add_argument(
         "--generations",

@@ -35,7 +35,8 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float 
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's GELU through its tanh approximation (error < 1e-3); x*x*x, not x**3, which is 20x slower."""
+    """BERT's GELU through its tanh approximation (error < 1e-3); x*x*x, not x**3, which numpy computes far slower
+    (docs/experiments/implementation-choices.md)."""
     inner = np.float32(math.sqrt(2 / math.pi)) * (x + np.float32(0.044715) * (x * x * x))
     return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(inner))
 

@@ -2,9 +2,9 @@
 
 Each vocabulary token is passed through MiniLM on its own ([CLS] token [SEP], mean pooled); the token vectors are
 reduced with PCA to 256 dimensions and weighted by Zipf's law (log rank, the WordPiece vocabulary being roughly
-frequency-ordered). A text is then the normalised mean of its token vectors: no attention, so ~100x faster than
-the transformer. The distilled matrix is built once (~30 s on 2 cores) and cached under ~/.cache/synthloop (or
-$SYNTHLOOP_CACHE), written atomically.
+frequency-ordered). A text is then the normalised mean of its token vectors: no attention, so orders of magnitude
+faster than the transformer. The distilled matrix is built once and cached under ~/.cache/synthloop (or
+$SYNTHLOOP_CACHE), written atomically. Speed and build time: docs/experiments/implementation-choices.md.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ only what a careful reader would keep, at the cost of recall.
 
 The model is a logistic regression (scikit-learn, at training time only): at a few hundred labelled stories a
 linear model over standardised features is what the data supports, its weights are readable in the card, and
-scoring is a dot product (benchmarks/quality_model.py compares it with gradient boosting on the same split).
+scoring is a dot product.
 """
 
 from __future__ import annotations

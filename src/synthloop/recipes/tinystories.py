@@ -33,8 +33,8 @@ FEATURES = {
 }
 
 
-# A shorter prompt for very small instruct models (SmolLM2-135M): measured on 16 prompts at temperature 0.3 it used
-# all three words in 7 stories against 1 of 12 for TEMPLATE (see benchmarks/prompt_styles.py).
+# A shorter prompt for very small instruct models (SmolLM2-135M), which use all three words far more often with it
+# than with TEMPLATE: benchmarks/prompt_styles.py measures it, docs/experiments/prompt-styles.md has the figures.
 SMALL_MODEL_TEMPLATE = (
     "Write a short, simple story for young children using these words: {noun}, {verb}, {adjective}.{features}"
 )

@@ -23,7 +23,8 @@ PRESETS: dict[str, dict[str, int]] = {
     "tiny-33m": {"n_embd": 768, "n_layer": 4, "n_head": 24, "block_size": 512},
     # Seconds on a laptop CPU: for tests and the collapse lab's miniature.
     "cpu-test": {"n_embd": 48, "n_layer": 2, "n_head": 2, "block_size": 64},
-    # The collapse lab's CPU preset: 16 trainings in under 30 minutes on 2 cores (one per generation and regime).
+    # The collapse lab's CPU preset: 16 short trainings on 2 cores, one per generation and regime (their cost:
+    # docs/experiments/verification-vs-collapse.md).
     "collapse-cpu": {"n_embd": 96, "n_layer": 3, "n_head": 3, "block_size": 128},
 }
 PRESET_ALIASES = {"1m": "tiny-1m", "3m": "tiny-3m", "8m": "tiny-8m", "28m": "tiny-28m", "33m": "tiny-33m"}

@@ -38,9 +38,11 @@ class TuneConfig:
     threads: int = 0  # 0: torch's default (one per core)
     word_weight: float = 1.0  # loss weight of the required words' tokens (> 1 teaches the model to use them)
     micro_batch: int = 0  # pairs per forward/backward pass, gradients accumulated over the batch; 0: the whole batch
-    # (a model with a large vocabulary needs it: Qwen2.5's 152k-token logits for 8 pairs of 384 tokens took > 24 GB)
+    # (a model with a large vocabulary needs it: Qwen2.5's 152k-token logits for a whole batch outgrow a machine's
+    # memory; docs/experiments/generator-fine-tune.md)
     init_adapter: Path | None = None  # start from this adapter (continue an earlier fine-tune)
-    bf16: bool = True  # bf16 autocast: ~1.6x faster on a CPU with AVX512-BF16, the adapter itself stays fp32
+    # bf16 autocast: faster on a CPU with AVX512-BF16 (docs/experiments/generator-fine-tune.md); the adapter stays fp32
+    bf16: bool = True
     meta: dict[str, Any] = field(default_factory=dict)  # recorded in the adapter's card
 
 
