@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthloop.curate.filters.likelihood import Likelihood, LikelihoodOptions
+from synthloop.curate.filters.likelihood import LikelihoodFilter, LikelihoodOptions
 from synthloop.curate.text import TextView
 from synthloop.quality.labels import read_labels
 from synthloop.quality.model import load_model
@@ -37,7 +37,7 @@ MODELS = {"tuned": "tinystories", "base": None}
 
 
 def likelihoods(texts: list[str], adapter: str | None) -> tuple[np.ndarray, float]:
-    scorer = Likelihood(LikelihoodOptions(adapter=adapter), {})
+    scorer = LikelihoodFilter(LikelihoodOptions(adapter=adapter), {})
     records = [Record(id=str(i), prompt="", text=t) for i, t in enumerate(texts)]
     started = time.perf_counter()
     scorer.filter_batch(records, [TextView(t) for t in texts])

@@ -17,8 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import read_texts, synthesize
 
-from synthloop.curate.filters.readability import flesch_kincaid_grade, sentence_count
-from synthloop.curate.text import TextView
+from synthloop.curate.text import TextView, flesch_kincaid_grade, sentence_count
 from synthloop.embeddings.minilm import load_minilm
 from synthloop.embeddings.static import load_static
 from synthloop.metrics import compute

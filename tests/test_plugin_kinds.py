@@ -63,7 +63,7 @@ class NoDigitsOptions(FilterOptions):
     max_digits: int = Field(0, ge=0, description="digits a story may contain")
 
 
-class NoDigits(Filter[NoDigitsOptions]):
+class NoDigitsFilter(Filter[NoDigitsOptions]):
     name = "no-digits"
 
     def filter(self, record, view):
@@ -84,7 +84,7 @@ def register_recipes(register):
 
 @hookimpl
 def register_filters(register):
-    register(NoDigits)
+    register(NoDigitsFilter)
 """
 
 

@@ -4,8 +4,7 @@ import pytest
 from helpers import STORY, make, verdict
 
 from conftest import SHARED
-from synthloop.curate.filters.readability import flesch_kincaid_grade, sentence_count
-from synthloop.curate.text import TextView
+from synthloop.curate.text import TextView, flesch_kincaid_grade, sentence_count
 from synthloop.errors import UserError
 
 WORDS = {"noun": "ball", "verb": "run", "adjective": "happy"}

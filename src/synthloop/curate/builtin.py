@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-from synthloop.curate.decontaminate import Decontaminate
 from synthloop.curate.dedup.exact import ExactDedup
 from synthloop.curate.dedup.minhash import MinHashDedup
 from synthloop.curate.dedup.semantic import SemanticDedup
-from synthloop.curate.filters.constraints import Constraints
-from synthloop.curate.filters.form import Form
-from synthloop.curate.filters.judge import Judge
-from synthloop.curate.filters.likelihood import Likelihood
+from synthloop.curate.filters.constraints import ConstraintsFilter
+from synthloop.curate.filters.decontam import DecontaminationFilter
+from synthloop.curate.filters.form import FormFilter
+from synthloop.curate.filters.judge import JudgeFilter
+from synthloop.curate.filters.likelihood import LikelihoodFilter
 from synthloop.curate.filters.quality import QualityFilter
-from synthloop.curate.filters.readability import Readability
-from synthloop.curate.filters.safety import Safety
-from synthloop.curate.filters.vocabulary import VocabularyFilter
+from synthloop.curate.filters.readability import ReadabilityFilter
+from synthloop.curate.filters.safety import SafetyFilter
+from synthloop.curate.filters.vocab import VocabularyFilter
 from synthloop.plugins import Register, hookimpl
 
 BUILTIN_FILTERS = (
-    Constraints,
+    ConstraintsFilter,
     VocabularyFilter,
-    Form,
-    Readability,
-    Safety,
+    FormFilter,
+    ReadabilityFilter,
+    SafetyFilter,
     QualityFilter,
-    Likelihood,
-    Judge,
-    Decontaminate,
+    LikelihoodFilter,
+    JudgeFilter,
+    DecontaminationFilter,
     ExactDedup,
     MinHashDedup,
     SemanticDedup,

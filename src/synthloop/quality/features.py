@@ -20,8 +20,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from synthloop.curate.filters.form import META_TALK, repeated_ngram_fraction
-from synthloop.curate.text import TextView, normalize
+from synthloop.curate.text import META_TALK, TextView, normalize, repeated_ngram_fraction
 
 HASH_BUCKETS = 1 << 16
 NAME = re.compile(r"(?<![.!?\"“]\s)(?<!^)\b([A-Z][a-z]+)\b")

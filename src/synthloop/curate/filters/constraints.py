@@ -15,7 +15,7 @@ from synthloop.vocab.inflection import missing_words
 QUOTES = re.compile(r"[\"“”«»]")
 
 
-class ConstraintOptions(FilterOptions):
+class ConstraintsOptions(FilterOptions):
     require_words: bool = Field(True, description="every required word must appear, in any inflection")
     require_sentence: bool = Field(
         True, description="tinystories-instruct: the random sentence must appear (normalised)"
@@ -23,7 +23,7 @@ class ConstraintOptions(FilterOptions):
     check_dialogue: bool = Field(True, description="feature Dialogue: at least one pair of quotation marks")
 
 
-class Constraints(Filter[ConstraintOptions]):
+class ConstraintsFilter(Filter[ConstraintsOptions]):
     name = "constraints"
 
     def filter(self, record: Record, view: TextView) -> Verdict:

@@ -14,19 +14,11 @@ from collections import Counter
 from pydantic import Field
 
 from synthloop.curate.base import Filter, FilterOptions, Verdict
-from synthloop.curate.text import TextView, ngrams, normalize
+from synthloop.curate.text import META_TALK, TextView, ngrams, normalize, repeated_ngram_fraction
 from synthloop.records import Record
 
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with", "is", "was", "a"})
 ALLOWED_CHARS = re.compile(r"[A-Za-z0-9\s.,!?;:'\"“”‘’()\-–—…]")
-META_TALK = re.compile(
-    r"^\s*(?:sure|certainly|okay|of course)\b[!,.]"  # only as the answer's first word: characters say "Sure!"
-    r"|\b(as an ai|language model|here(?:'s| is) (?:a|an|the|your) (?:short |simple |little )?(?:story|tale)"
-    r"|i hope you (?:enjoy|like)|feel free to|let me know|in this story|this story (?:is|has|"
-    r"teaches|shows|ends)|the story (?:has|ends|is about|teaches|begins|starts)"
-    r"|\b(?:noun|verb|adjective)\b|the words? \")",
-    re.IGNORECASE,
-)
 SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
@@ -35,8 +27,7 @@ class FormOptions(FilterOptions):
         50, ge=0, description="shorter stories are dropped (TinyStories stories are ~100-250 words)"
     )
     max_words: int | None = Field(1000, ge=1, description="longer stories are dropped")
-    # Words inside a 5-gram seen before: well above TinyStories' 99th percentile, far below looping model output
-    # (benchmarks/curate_thresholds.py; docs/experiments/curation-thresholds.md).
+    # Words inside a 5-gram seen before: TinyStories' 99th percentile is 0.10; looping model output is far above.
     max_repeated_5gram_fraction: float | None = Field(
         0.25, ge=0, le=1, description="share of words inside a 5-gram seen before in the story"
     )
@@ -52,20 +43,7 @@ class FormOptions(FilterOptions):
     prompt_echo_ngram: int | None = Field(8, ge=3, description="an 8-word span copied from the prompt is an echo")
 
 
-def repeated_ngram_fraction(words: list[str], n: int) -> float:
-    if len(words) < n:
-        return 0.0
-    seen: set[tuple[str, ...]] = set()
-    covered = [False] * len(words)
-    for i, gram in enumerate(ngrams(words, n)):
-        if gram in seen:
-            for j in range(i, i + n):
-                covered[j] = True
-        seen.add(gram)
-    return sum(covered) / len(words)
-
-
-class Form(Filter[FormOptions]):
+class FormFilter(Filter[FormOptions]):
     name = "form"
 
     def filter(self, record: Record, view: TextView) -> Verdict:

@@ -59,7 +59,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-class Judge(Filter[JudgeOptions]):
+class JudgeFilter(Filter[JudgeOptions]):
     name = "judge"
 
     def __init__(self, options: JudgeOptions, context: FilterContext) -> None:

@@ -52,7 +52,7 @@ def load_terms(extra: Path | None) -> dict[str, tuple[str, str]]:
     return forms
 
 
-class Safety(Filter[SafetyOptions]):
+class SafetyFilter(Filter[SafetyOptions]):
     name = "safety"
     requires = (PROFANITY,)
 

@@ -21,7 +21,7 @@ from synthloop.store.jsonl import read_jsonl, split_lines
 TEXT_FIELDS = ("text", "prompt", "story")
 
 
-class DecontaminateOptions(FilterOptions):
+class DecontaminationOptions(FilterOptions):
     eval_set: Path | None = Field(
         None, description="evaluation items (JSONL) stories must not overlap; None: the stage is off"
     )
@@ -51,10 +51,10 @@ def read_eval_set(path: Path) -> list[tuple[str, str]]:
     return items
 
 
-class Decontaminate(Filter[DecontaminateOptions]):
+class DecontaminationFilter(Filter[DecontaminationOptions]):
     name = "decontam"
 
-    def __init__(self, options: DecontaminateOptions, context: FilterContext) -> None:
+    def __init__(self, options: DecontaminationOptions, context: FilterContext) -> None:
         super().__init__(options, context)
         self.index: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self.items: list[tuple[str, int]] = []  # (id, number of distinct n-grams)
