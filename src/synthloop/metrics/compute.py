@@ -29,7 +29,7 @@ from synthloop.records import Record
 from synthloop.vocab import Vocabulary
 
 SELF_BLEU_SAMPLE = 200
-EMBEDDING_SAMPLE = 256  # full MiniLM (~12 stories/s on 2 cores): mean cosine and Vendi score
+EMBEDDING_SAMPLE = 256  # full MiniLM is slow (docs/experiments/implementation-choices.md): mean cosine and Vendi score
 MAUVE_SAMPLE = 1000  # static MiniLM embeddings (thousands/s): MAUVE needs more points for its clusters
 
 

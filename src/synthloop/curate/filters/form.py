@@ -27,7 +27,8 @@ class FormOptions(FilterOptions):
         50, ge=0, description="shorter stories are dropped (TinyStories stories are ~100-250 words)"
     )
     max_words: int | None = Field(1000, ge=1, description="longer stories are dropped")
-    # Words inside a 5-gram seen before: TinyStories' 99th percentile is 0.10; looping model output is far above.
+    # Words inside a 5-gram seen before: well above TinyStories' 99th percentile, far below looping model output
+    # (benchmarks/curate_thresholds.py; docs/experiments/curation-thresholds.md).
     max_repeated_5gram_fraction: float | None = Field(
         0.25, ge=0, le=1, description="share of words inside a 5-gram seen before in the story"
     )

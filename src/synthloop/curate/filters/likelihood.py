@@ -3,13 +3,13 @@
 By default the model is the main config's own generator (the embedded SmolLM2-135M with the shipped `tinystories`
 adapter, int8 in CTranslate2), reading the story as its answer to a fixed request for a short children's story, so
 the score does not depend on the story's own prompt and works on any file of stories. A story in which events do not
-follow from each other has surprising tokens where the model expected the story to go on: on the project's 288
-labelled generated stories, the score alone ranks keep-worthy above the rest with AUC 0.74 (0.70-0.76 on each of its
-three files), where the text-feature quality model scores 0.21-0.32 (benchmarks/likelihood_auc.py). That is a
+follow from each other has surprising tokens where the model expected the story to go on: on the project's labelled
+generated stories, the score alone ranks keep-worthy above the rest far better than the text-feature quality model
+(benchmarks/likelihood_auc.py measures it; docs/experiments/likelihood-score.md has the figures). That is a
 ranking, far from a judge: use it to order and thin out, and read what it keeps.
 
 Every story it sees gets `likelihood.mean`; with `min_mean_logprob` set, a story below it is dropped as
-`likelihood.low`. Scoring runs on the CTranslate2 decoders in batches (~5 stories/s on 2 cores for the 135M model).
+`likelihood.low`. Scoring runs on the CTranslate2 decoders in batches (its speed: the same page).
 """
 
 from __future__ import annotations

