@@ -15,7 +15,9 @@ import math
 import re
 import zlib
 from collections import Counter
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -31,34 +33,6 @@ _FUNCTION_WORDS = (
     "why how if as just"
 )
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
-FEATURES = (
-    "log_words",
-    "sentences",
-    "mean_sentence_words",
-    "sentence_words_spread",
-    "distinct_1",
-    "repeated_3gram",
-    "repeated_5gram",
-    "repeated_sentences",
-    "has_quotes",
-    "paragraphs",
-    "ends_cleanly",
-    "simple_word_share",
-    "mean_word_length",
-    "meta_talk",
-    "opens_once_upon",
-    "adjacent_cosine_mean",
-    "adjacent_cosine_min",
-    "halves_cosine",
-    "content_continuity",
-    "names",
-    "names_once_share",
-    "late_names_share",
-    "questions_share",
-    "exclaims_share",
-    "commas_per_sentence",
-    "compression_ratio",
-)
 
 
 @lru_cache(maxsize=1)
@@ -81,67 +55,212 @@ def sentences_of(text: str) -> list[str]:
     return TextView(text).sentences or [text]
 
 
-def dense(text: str, vectors: np.ndarray | None = None) -> list[float]:
-    """The FEATURES of one story; `vectors` (one unit vector per sentence of sentences_of(text)) give the cosine
-    features (0 without)."""
-    view = TextView(text)
-    words = view.plain_words
-    sentences = view.sentences or [text]
-    lengths = [len(s.split()) for s in sentences]
-    mean_len = sum(lengths) / len(lengths)
-    spread = math.sqrt(sum((n - mean_len) ** 2 for n in lengths) / len(lengths))
-    normal = [normalize(s) for s in sentences]
-    repeated_sentences = sum(c - 1 for c in Counter(normal).values()) / len(normal)
-    known = simple_words()
-    tokens = view.words
-    simple_share = sum(t in known for t in tokens) / max(1, len(tokens))
-    adjacent_mean = adjacent_min = halves = 0.0
-    if vectors is not None and len(sentences) >= 2:
+@dataclass
+class Story:
+    """One story as the dense features see it: what several features share is computed once, on first use."""
+
+    text: str
+    vectors: np.ndarray | None = None  # (sentences, D) unit vectors, one per sentence of sentences_of(text)
+
+    @cached_property
+    def view(self) -> TextView:
+        return TextView(self.text)
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return self.view.sentences or [self.text]
+
+    @cached_property
+    def sentence_words(self) -> list[int]:
+        return [len(s.split()) for s in self.sentences]
+
+    @cached_property
+    def mean_sentence_words(self) -> float:
+        return sum(self.sentence_words) / len(self.sentence_words)
+
+    @cached_property
+    def cosines(self) -> tuple[float, float, float]:
+        """(mean and minimum cosine of adjacent sentences, cosine of the two halves' means); 0 without vectors."""
+        vectors, sentences = self.vectors, self.sentences
+        if vectors is None or len(sentences) < 2:
+            return 0.0, 0.0, 0.0
         cos = np.sum(vectors[1:] * vectors[:-1], axis=1)
-        adjacent_mean, adjacent_min = float(cos.mean()), float(cos.min())
         middle = len(sentences) // 2
         first, second = vectors[:middle].mean(0), vectors[middle:].mean(0)
         halves = float(first @ second / max(1e-9, float(np.linalg.norm(first) * np.linalg.norm(second))))
-    contents = [content_words(s) for s in sentences]
+        return float(cos.mean()), float(cos.min()), halves
+
+    @cached_property
+    def names(self) -> Counter[str]:
+        """Capitalised words that are not sentence openers or known words, with their counts."""
+        known = simple_words()
+        return Counter(m.group(1) for m in NAME.finditer(self.text) if m.group(1).lower() not in known)
+
+
+DenseFeature = Callable[[Story], float]
+DENSE_FEATURES: dict[str, DenseFeature] = {}
+
+
+def dense_feature(function: DenseFeature) -> DenseFeature:
+    """Register a dense feature under its function's name. FEATURES follows the order of registration, and a model
+    folder's card and weights follow FEATURES: a new feature goes last and means retraining the shipped model."""
+    DENSE_FEATURES[function.__name__] = function
+    return function
+
+
+@dense_feature
+def log_words(story: Story) -> float:
+    return math.log1p(len(story.view.plain_words))
+
+
+@dense_feature
+def sentences(story: Story) -> float:
+    return float(len(story.sentences))
+
+
+@dense_feature
+def mean_sentence_words(story: Story) -> float:
+    return story.mean_sentence_words
+
+
+@dense_feature
+def sentence_words_spread(story: Story) -> float:
+    mean, lengths = story.mean_sentence_words, story.sentence_words
+    return math.sqrt(sum((n - mean) ** 2 for n in lengths) / len(lengths))
+
+
+@dense_feature
+def distinct_1(story: Story) -> float:
+    words = story.view.plain_words
+    return len(set(words)) / max(1, len(words))
+
+
+@dense_feature
+def repeated_3gram(story: Story) -> float:
+    return repeated_ngram_fraction(story.view.plain_words, 3)
+
+
+@dense_feature
+def repeated_5gram(story: Story) -> float:
+    return repeated_ngram_fraction(story.view.plain_words, 5)
+
+
+@dense_feature
+def repeated_sentences(story: Story) -> float:
+    normal = [normalize(s) for s in story.sentences]
+    return sum(c - 1 for c in Counter(normal).values()) / len(normal)
+
+
+@dense_feature
+def has_quotes(story: Story) -> float:
+    return float('"' in story.text or "“" in story.text)
+
+
+@dense_feature
+def paragraphs(story: Story) -> float:
+    return float(len([p for p in story.text.split("\n\n") if p.strip()]))
+
+
+@dense_feature
+def ends_cleanly(story: Story) -> float:
+    stripped = story.text.strip()
+    return float(bool(stripped) and stripped[-1] in ".!?\"'”’")
+
+
+@dense_feature
+def simple_word_share(story: Story) -> float:
+    known, tokens = simple_words(), story.view.words
+    return sum(t in known for t in tokens) / max(1, len(tokens))
+
+
+@dense_feature
+def mean_word_length(story: Story) -> float:
+    tokens = story.view.words
+    return sum(len(t) for t in tokens) / max(1, len(tokens))
+
+
+@dense_feature
+def meta_talk(story: Story) -> float:
+    return float(bool(META_TALK.search(story.text)))
+
+
+@dense_feature
+def opens_once_upon(story: Story) -> float:
+    return float(normalize(story.text[:40]).startswith("once upon a time"))
+
+
+@dense_feature
+def adjacent_cosine_mean(story: Story) -> float:
+    return story.cosines[0]
+
+
+@dense_feature
+def adjacent_cosine_min(story: Story) -> float:
+    return story.cosines[1]
+
+
+@dense_feature
+def halves_cosine(story: Story) -> float:
+    return story.cosines[2]
+
+
+@dense_feature
+def content_continuity(story: Story) -> float:
+    """Share of sentences sharing a content word with one of the two before."""
+    contents = [content_words(s) for s in story.sentences]
     continuing = [
         bool(contents[i] & (contents[i - 1] | (contents[i - 2] if i > 1 else set()))) for i in range(1, len(contents))
     ]
-    continuity = sum(continuing) / len(continuing) if continuing else 0.0
-    names = Counter(m.group(1) for m in NAME.finditer(text) if m.group(1).lower() not in known)
-    middle_char = len(text) // 2
-    late = {m.group(1) for m in NAME.finditer(text, middle_char)} - {
-        m.group(1) for m in NAME.finditer(text[:middle_char])
-    }
-    stripped = text.strip()
-    encoded = text.encode("utf-8")
-    return [
-        math.log1p(len(words)),
-        float(len(sentences)),
-        mean_len,
-        spread,
-        len(set(words)) / max(1, len(words)),
-        repeated_ngram_fraction(words, 3),
-        repeated_ngram_fraction(words, 5),
-        repeated_sentences,
-        float('"' in text or "“" in text),
-        float(len([p for p in text.split("\n\n") if p.strip()])),
-        float(bool(stripped) and stripped[-1] in ".!?\"'”’"),
-        simple_share,
-        sum(len(t) for t in tokens) / max(1, len(tokens)),
-        float(bool(META_TALK.search(text))),
-        float(normalize(text[:40]).startswith("once upon a time")),
-        adjacent_mean,
-        adjacent_min,
-        halves,
-        continuity,
-        float(len(names)),
-        sum(1 for c in names.values() if c == 1) / max(1, len(names)),
-        len(late & set(names)) / max(1, len(names)),
-        sum(s.endswith("?") for s in sentences) / len(sentences),
-        sum(s.rstrip("\"'”’").endswith("!") for s in sentences) / len(sentences),
-        text.count(",") / len(sentences),
-        len(zlib.compress(encoded)) / max(1, len(encoded)),
-    ]
+    return sum(continuing) / len(continuing) if continuing else 0.0
+
+
+@dense_feature
+def names(story: Story) -> float:
+    return float(len(story.names))
+
+
+@dense_feature
+def names_once_share(story: Story) -> float:
+    return sum(1 for c in story.names.values() if c == 1) / max(1, len(story.names))
+
+
+@dense_feature
+def late_names_share(story: Story) -> float:
+    """Share of the names first seen in the second half of the story."""
+    text, middle = story.text, len(story.text) // 2
+    late = {m.group(1) for m in NAME.finditer(text, middle)} - {m.group(1) for m in NAME.finditer(text[:middle])}
+    return len(late & set(story.names)) / max(1, len(story.names))
+
+
+@dense_feature
+def questions_share(story: Story) -> float:
+    return sum(s.endswith("?") for s in story.sentences) / len(story.sentences)
+
+
+@dense_feature
+def exclaims_share(story: Story) -> float:
+    return sum(s.rstrip("\"'”’").endswith("!") for s in story.sentences) / len(story.sentences)
+
+
+@dense_feature
+def commas_per_sentence(story: Story) -> float:
+    return story.text.count(",") / len(story.sentences)
+
+
+@dense_feature
+def compression_ratio(story: Story) -> float:
+    encoded = story.text.encode("utf-8")
+    return len(zlib.compress(encoded)) / max(1, len(encoded))
+
+
+FEATURES = tuple(DENSE_FEATURES)
+
+
+def dense(text: str, vectors: np.ndarray | None = None) -> list[float]:
+    """The FEATURES of one story; `vectors` (one unit vector per sentence of sentences_of(text)) give the cosine
+    features (0 without)."""
+    story = Story(text, vectors)
+    return [feature(story) for feature in DENSE_FEATURES.values()]
 
 
 def dense_matrix(texts: list[str], embedder: object | None = None) -> np.ndarray:
@@ -167,6 +286,3 @@ def hashed(text: str) -> dict[int, float]:
         counts[bucket] = counts.get(bucket, 0.0) + 1.0 + math.log(count)
     norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
     return {k: v / norm for k, v in counts.items()}
-
-
-assert len(FEATURES) == 26

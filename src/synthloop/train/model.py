@@ -58,18 +58,27 @@ class SelfAttention(nn.Module):
         return self.proj(y.transpose(1, 2).contiguous().view(batch, length, channels))  # (B, T, C)
 
 
+class MLP(nn.Module):
+    """The feed-forward half of a block: widen 4x, GELU, project back to the residual stream."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.expand = nn.Linear(config.n_embd, 4 * config.n_embd)
+        self.activation = nn.GELU()
+        self.proj = nn.Linear(4 * config.n_embd, config.n_embd)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.proj(self.activation(self.expand(x))))  # (B, T, C)
+
+
 class Block(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(config.n_embd)
         self.attention = SelfAttention(config)
         self.norm2 = nn.LayerNorm(config.n_embd)
-        self.mlp = nn.Sequential(
-            nn.Linear(config.n_embd, 4 * config.n_embd),
-            nn.GELU(),
-            nn.Linear(4 * config.n_embd, config.n_embd),
-            nn.Dropout(config.dropout),
-        )
+        self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor, cache: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         x = x + self.attention(self.norm1(x), cache)
@@ -89,7 +98,7 @@ class GPT(nn.Module):
         self.head.weight = self.token_embedding.weight  # weight tying
         self.apply(self._init)
         for name, parameter in self.named_parameters():  # GPT-2's scaled init of residual projections
-            if name.endswith(("proj.weight", "mlp.2.weight")):
+            if name.endswith(("attention.proj.weight", "mlp.proj.weight")):
                 nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * config.n_layer))
 
     @staticmethod
