@@ -32,7 +32,7 @@ from synthloop.collapse.verify import KEPT_FILE, Verifier, verify
 from synthloop.errors import UserError
 from synthloop.metrics.collapse import Reference, indicators
 from synthloop.records import stable_id
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
 from synthloop.store.claim import claim
 from synthloop.store.jsonl import read_jsonl, write_jsonl
 from synthloop.store.texts import read_texts
@@ -103,7 +103,7 @@ class Lab:
             if not field.is_required()
         }
         claim(self.out, "collapse lab", settings, "lab.json", defaults=to_jsonable_python(defaults))
-        atomic_write_text(self.out / "lab.json", json.dumps(settings, indent=1, sort_keys=True) + "\n")
+        atomic_write_json(self.out / "lab.json", settings, indent=1)
 
     def run(self) -> dict[str, Any]:
         self.check_folder()
@@ -120,7 +120,7 @@ class Lab:
             results["regimes"][regime] = self.regime(regime, real, base)
         results["verifiers"] = {name: v.settings for name, v in self.verifiers.items()}
         results["wall_s"] = time.perf_counter() - started
-        atomic_write_text(self.out / "metrics.json", json.dumps(results, indent=1) + "\n")
+        atomic_write_json(self.out / "metrics.json", results, indent=1, sort_keys=False)
         return results
 
     def regime(self, regime: str, real: list[dict[str, Any]], base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -206,7 +206,7 @@ class Lab:
             "guard": self.guard(folder, samples),
             "seconds": round(time.perf_counter() - started, 1),
         }  # this session's (less after a resume)
-        atomic_write_text(done, json.dumps(metrics, indent=1) + "\n")
+        atomic_write_json(done, metrics, indent=1, sort_keys=False)
         return metrics
 
     def train_model(self, folder: Path, data: list[dict[str, Any]], steps: int) -> tuple[Any, float]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from synthloop.store.atomic import atomic_write, atomic_write_text
+from synthloop.store.atomic import atomic_write, atomic_write_json, atomic_write_text
 
 COLUMNS = [
     ("real_perplexity", "real held-out perplexity", 1),
@@ -190,5 +190,5 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         + f"<h2>Example samples</h2>{examples}</body></html>"
     )
     atomic_write_text(out / "index.html", page)
-    atomic_write_text(out / "metrics.json", json.dumps(results, indent=1) + "\n")
+    atomic_write_json(out / "metrics.json", results, indent=1, sort_keys=False)
     return out / "index.html"

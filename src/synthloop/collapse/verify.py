@@ -29,7 +29,7 @@ from synthloop.curate.base import FilterContext
 from synthloop.curate.step import KEPT, CurateStep
 from synthloop.errors import UserError
 from synthloop.records import Record, stable_id
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
 from synthloop.store.jsonl import write_jsonl
 
 SUMMARY = "verification.json"
@@ -134,7 +134,7 @@ def verify(
     kept_rows = [row for r in rounds for row in r["rows"] if row["kept"]]
     write_rows(folder / KEPT_FILE, kept_rows[:target] if target else kept_rows)
     summary = summarise(rounds, target, verifier)
-    atomic_write_text(done, json.dumps(summary, indent=1) + "\n")
+    atomic_write_json(done, summary, indent=1, sort_keys=False)
     return summary
 
 
@@ -151,7 +151,7 @@ def judge_round(
         "verify_seconds": round(time.perf_counter() - started, 3),
         "rows": judged,
     }
-    atomic_write_text(path, json.dumps(result) + "\n")
+    atomic_write_json(path, result, indent=None, sort_keys=False)
     return result
 
 

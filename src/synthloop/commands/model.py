@@ -78,9 +78,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import json
-
-    from synthloop.store.atomic import atomic_write_text
+    from synthloop.store.atomic import atomic_write_json
     from synthloop.train.evaluate import evaluate, shipped_beginnings
     from synthloop.train.sample import load_model
 
@@ -105,7 +103,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_tokens,
         grader=grader,
     )
-    atomic_write_text(out, json.dumps(results, indent=1) + "\n")
+    atomic_write_json(out, results, indent=1, sort_keys=False)
     for path, value in results["perplexity"].items():
         print(f"perplexity {value['perplexity']:9.2f}  ({value['tokens']} tokens)  {path}")
     print(f"constraint following (Words: ... Story:): {results['constraint_following']['all_words_rate']:.0%}")
@@ -149,11 +147,22 @@ def cmd_collapse(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: Any) -> None:
-    from synthloop.collapse.config import PRESETS as LAB_PRESETS
-    from synthloop.collapse.config import LabConfig
-    from synthloop.train.config import DEVICE_PATTERN, DEVICES, PRESET_NAMES, TrainConfig
+    add_tokenizer(commands)
+    add_train(commands)
+    add_sample(commands)
+    add_eval(commands)
+    add_collapse(commands)
 
-    device_choices = Choices(*DEVICES, pattern=DEVICE_PATTERN)
+
+def device_argument(parser: argparse.ArgumentParser) -> None:
+    from synthloop.train.config import DEVICE_PATTERN, DEVICES
+
+    choices = Choices(*DEVICES, pattern=DEVICE_PATTERN)
+    parser.add_argument("--device", default="auto", choices=choices, metavar="DEVICE", help=DEVICE_HELP)
+
+
+def add_tokenizer(commands: Any) -> None:
+    from synthloop.train.config import TrainConfig
 
     tokenizer = commands.add_parser("tokenizer", help="train a byte-level BPE tokenizer on a dataset's text")
     tokenizer.add_argument("--in", dest="input", action="append", required=True, help="dataset or JSONL[:weight]")
@@ -163,6 +172,10 @@ def add_commands(commands: Any) -> None:
     tokenizer.add_argument("--out", type=Path, help="tokenizer.json path (default: beside the first --in)")
     tokenizer.add_argument("--seed", type=seed(), default=0, help="seed of the held-out split (left out of it)")
     tokenizer.set_defaults(func=cmd_tokenizer)
+
+
+def add_train(commands: Any) -> None:
+    from synthloop.train.config import PRESET_NAMES, TrainConfig
 
     train = commands.add_parser("train", help="train a tiny GPT on datasets (resumable after kill -9)")
     train.add_argument(
@@ -185,10 +198,12 @@ def add_commands(commands: Any) -> None:
         train.add_argument(f"--{name}", dest=field, type=from_field(TrainConfig, field), help=help_text)
     train.add_argument("--schedule", choices=["cosine", "constant"], help="learning-rate schedule after warm-up")
     train.add_argument("--tokenizer", type=Path, help="an existing tokenizer.json (default: train one)")
-    train.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE", help=DEVICE_HELP)
+    device_argument(train)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
 
+
+def add_sample(commands: Any) -> None:
     sample = commands.add_parser("sample", help="sample stories from a trained model")
     sample.add_argument("--model", type=Path, required=True, help="a run folder made by train")
     sample.add_argument("--prompt", default="Once upon a time", help="the text every sample continues")
@@ -197,9 +212,11 @@ def add_commands(commands: Any) -> None:
     sample.add_argument("--temperature", type=Number(float, 0, 100), default=0.8, help="0: always the likeliest")
     sample.add_argument("--top-k", type=Number(int, 0, 1_000_000), default=40, help="0: no top-k cut")
     sample.add_argument("--seed", type=seed(), default=0, help="seed of the first sample (the next ones add 1)")
-    sample.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE", help=DEVICE_HELP)
+    device_argument(sample)
     sample.set_defaults(func=cmd_sample)
 
+
+def add_eval(commands: Any) -> None:
     evaluate = commands.add_parser("eval", help="perplexity, completions, constraint following, optional grading")
     evaluate.add_argument("--model", type=Path, required=True, help="a run folder made by train")
     reference_arg(
@@ -213,8 +230,13 @@ def add_commands(commands: Any) -> None:
     evaluate.add_argument("--max-tokens", type=Number(int, 1, 100_000), default=150, help="tokens per completion")
     evaluate.add_argument("--grader-config", type=Path, help="a config whose [backend] grades the completions")
     evaluate.add_argument("--out", type=Path, help="results JSON (default: <model>/eval.json)")
-    evaluate.add_argument("--device", default="auto", choices=device_choices, metavar="DEVICE", help=DEVICE_HELP)
+    device_argument(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+
+def add_collapse(commands: Any) -> None:
+    from synthloop.collapse.config import PRESETS as LAB_PRESETS
+    from synthloop.collapse.config import LabConfig
 
     collapse = commands.add_parser(
         "collapse",

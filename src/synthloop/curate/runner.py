@@ -7,7 +7,6 @@ same output) and refuses an output folder that holds another curation's data.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
 from synthloop.records import NULL_TEXT, Record
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
 from synthloop.store.dataset import Dataset, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
 
@@ -198,7 +197,7 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
 
         shutil.rmtree(dataset.part_dir(PREFILTER_PART), ignore_errors=True)  # every shard is complete now
     stats = compute_stats(dataset, [f.name for f in filters])
-    atomic_write_text(dataset.root / "stats.json", json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(dataset.root / "stats.json", stats)
     dataset.manifest.update(
         synthloop=__version__,
         counts={"kept": stats["kept"], "excluded": stats["excluded"]},

@@ -64,7 +64,7 @@ class QualityModel:
         return 1.0 / (1.0 + np.exp(-self.logits(dense_rows, sparse_rows)))
 
     def save(self, folder: Path) -> None:
-        from synthloop.store.atomic import atomic_write, atomic_write_text
+        from synthloop.store.atomic import atomic_write, atomic_write_json
 
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {
@@ -88,8 +88,7 @@ class QualityModel:
             "use_embeddings": self.use_embeddings,
             "hash_buckets": HASH_BUCKETS,
         }
-        text = json.dumps(card, indent=2, sort_keys=True) + "\n"
-        atomic_write_text(folder / "card.json", text)
+        atomic_write_json(folder / "card.json", card)
 
 
 def shipped_folder() -> Path:

@@ -20,7 +20,7 @@ from synthloop.metrics.quality import quality_metrics
 from synthloop.records import NULL_TEXT
 from synthloop.report.card import render_card
 from synthloop.report.html import render
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json, atomic_write_text
 from synthloop.store.dataset import Dataset
 from synthloop.store.manifest import Manifest
 from synthloop.store.texts import read_texts
@@ -102,7 +102,7 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     if guard is not None:
         metrics["guard"] = guard
     out = Path(out)
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+    atomic_write_json(out / "metrics.json", metrics, indent=1)
     atomic_write_text(out / "index.html", render(metrics, f"synthloop report: {dataset.root.name}"))
     atomic_write_text(out / "README.md", render_card(dataset.provenance, metrics))
     return ReportResult(out=out, metrics=metrics)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
@@ -75,7 +75,7 @@ class NotSignedIn(Exception):
 
 def session(request: Request) -> Session:
     token, from_cookie = auth.request_token(dict(request.headers), dict(request.cookies))
-    return Session(request.app.state.store.reviewer_for(token), token, from_cookie)
+    return Session(review_state(request).store.reviewer_for(token), token, from_cookie)
 
 
 def signed_in(current: Annotated[Session, Depends(session)]) -> Reviewer:
@@ -100,51 +100,22 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
-    dataset = Dataset.open(dataset_path)
-    records, items = load_items(dataset)  # a dataset that cannot be read fails here, before a database is made
-    store = ReviewStore(db_path or default_db(dataset.root))
-    store.sync_items(items)
-    templates = Environment(loader=PackageLoader("synthloop.review", "templates"), autoescape=True)
-    static = importlib.resources.files("synthloop.review") / "static"
-    app = FastAPI(title="synthloop review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.store = store  # what the `session` dependency asks
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    """What the routes share, kept on `app.state.review`: the dataset's name, its items' records by id, the review
+    store and the page templates."""
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+    dataset_name: str
+    records: dict[str, Record]
+    store: ReviewStore
+    templates: Environment
 
-    def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return HTMLResponse(templates.get_template(name).render(dataset=dataset.root.name, **values), status)
+    def page(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(self.templates.get_template(name).render(dataset=self.dataset_name, **values), status)
 
-    def unauthorized(request: Request, message: str = "log in with your reviewer token") -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": message}, 401, headers={"WWW-Authenticate": "Bearer"})
-        return page("login.html", 401, message=message)
-
-    def error(request: Request, status: int, message: str) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": message}, status)
-        return page("message.html", status, title=f"Error {status}", message=message)
-
-    @app.exception_handler(NotSignedIn)
-    async def not_signed_in(request: Request, problem: NotSignedIn) -> Response:
-        return unauthorized(request)
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_path(request: Request, problem: RequestValidationError) -> Response:
-        return error(request, 404, f"no page at {request.url.path[:80]!r} (an item position is a whole number)")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def no_route(request: Request, problem: StarletteHTTPException) -> Response:  # 404, 405 from routing
-        what = "no page at" if problem.status_code == 404 else f"{request.method[:10]} is not accepted at"
-        return error(request, problem.status_code, f"{what} {request.url.path[:80]!r}")
-
-    def queue_state(queue: str, reviewer: str) -> dict[str, Any]:
-        ids = store.queue_ids(queue, reviewer)
-        mine, anyone = store.decided_by(reviewer), store.decided_by_anyone()
+    def queue_state(self, queue: str, reviewer: str) -> dict[str, Any]:
+        ids = self.store.queue_ids(queue, reviewer)
+        mine, anyone = self.store.decided_by(reviewer), self.store.decided_by_anyone()
         done = sum(i in mine for i in ids)
         progress = round(100 * done / len(ids)) if ids else 100
         return {
@@ -156,8 +127,8 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             "progress": progress,
         }
 
-    def item_view(record: Record, reviewer: str, token: str) -> dict[str, Any]:
-        decisions = store.decisions(record.id)
+    def item_view(self, record: Record, reviewer: str, token: str) -> dict[str, Any]:
+        decisions = self.store.decisions(record.id)
         edits = [d for d in decisions if d.action == "edit"]
         current = edits[-1].text if edits else record.text
         return {
@@ -175,150 +146,218 @@ def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
             "mine": [d for d in decisions if d.reviewer == reviewer],
         }
 
-    def decide(request: Request, item_id: str, me: Reviewer, submitted: DecisionInput) -> Response | Decided:
-        """The one way both the form and the JSON API store a decision: the store's Decided, or a 409."""
-        try:
-            return store.decide(item_id, me.name, **asdict(submitted))
-        except KeyReused:
-            return error(request, 409, "field 'key': already used for a different decision")
 
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page() -> Response:
-        return page("login.html")
+def review_state(request: Request) -> ReviewState:
+    state: ReviewState = request.app.state.review
+    return state
 
-    @app.post("/login")
-    async def login(request: Request) -> Response:
-        try:
-            token = parse_form(await read_body(request), allowed=("token",)).get("token", "").strip()
-        except InvalidInput as problem:
-            return error(request, problem.status, str(problem))
-        if store.reviewer_for(token) is None:
-            return page("login.html", 401, message="unknown token")
-        response = RedirectResponse("/", 303)
-        response.set_cookie(auth.COOKIE, token, httponly=True, samesite="strict", path="/")
-        return response
 
-    @app.post("/logout")
-    async def logout(request: Request, current: AnySession) -> Response:
-        try:
-            form = parse_form(await read_body(request), allowed=("csrf",))
-        except InvalidInput as problem:
-            return error(request, problem.status, str(problem))
-        if current.reviewer is None or not auth.csrf_ok(current.token, form.get("csrf", "")):
-            return error(request, 403, "logout needs a valid session and CSRF token")
-        response = RedirectResponse("/login", 303)
-        response.delete_cookie(auth.COOKIE, path="/")
-        return response
+State = Annotated[ReviewState, Depends(review_state)]
+router = APIRouter()
 
-    @app.get("/", response_class=HTMLResponse)
-    def index(me: SignedIn) -> Response:
-        states = [queue_state(q, me.name) for q in QUEUES]
-        return page(
-            "index.html",
-            reviewer=me.name,
-            queues=states,
-            csrf=auth.csrf_token(me.token),
-            stats=agreement(store.decisions()),
-        )
 
-    @app.get("/q/{queue}")
-    def next_in_queue(request: Request, me: SignedIn, queue: str) -> Response:
-        if queue not in QUEUES:
-            return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
-        ids = store.queue_ids(queue, me.name)
-        mine = store.decided_by(me.name)
-        index = 0 if queue == "mine" else next((i for i, item in enumerate(ids) if item not in mine), None)
-        if index is None or not ids:
-            return page("message.html", title=QUEUES[queue], message="Nothing left to review in this queue.")
-        return RedirectResponse(f"/q/{queue}/{index}", 303)
-
-    @app.get("/q/{queue}/{index}", response_class=HTMLResponse)
-    def item_page(request: Request, me: SignedIn, queue: str, index: int) -> Response:
-        if queue not in QUEUES:
-            return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
-        ids = store.queue_ids(queue, me.name)
-        if not 0 <= index < len(ids):
-            return error(request, 404, f"queue {queue!r} has {len(ids)} items; no item at position {index}")
-        view = item_view(records[ids[index]], me.name, me.token)
-        return page("item.html", queue=queue_state(queue, me.name), index=index, count=len(ids), **view)
-
-    @app.post("/items/{item_id}/decisions")
-    async def decide_form(request: Request, me: SignedIn, item_id: str) -> Response:
-        try:
-            form = parse_form(await read_body(request))
-        except InvalidInput as problem:
-            return error(request, problem.status, str(problem))
-        if me.from_cookie and (
-            not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(me.token, form.get("csrf", ""))
-        ):
-            return error(request, 403, "missing or wrong CSRF token (reload the page and try again)")
-        if item_id not in records:
-            return error(request, 404, f"unknown item id {item_id!r}")
-        try:  # every field, before anything is written
-            submitted = decision_input(form, extra_fields=validate.FORM_FIELDS)
-            queue = form.get("queue") or "random"
-            if queue not in QUEUES:
-                raise InvalidInput(f"field 'queue': expected one of {', '.join(QUEUES)}, got {queue[:40]!r}")
-            index = validate.whole_number(form.get("index") or "0", "index", validate.INDEX_MAX)
-        except InvalidInput as problem:
-            return error(request, problem.status, str(problem))
-        decided = decide(request, item_id, me, submitted)
-        if isinstance(decided, Response):
-            return decided
-        if queue == "mine" or submitted.action == "tag":  # stay on the item
-            return RedirectResponse(f"/q/{queue}/{index}", 303)
-        return RedirectResponse(f"/q/{queue}", 303)
-
-    @app.get("/stats", response_class=HTMLResponse)
-    def stats_page(me: SignedIn) -> Response:
-        decisions = store.decisions()
-        return page("stats.html", reviewer=me.name, stats=agreement(decisions), conflicts=conflicts(decisions))
-
-    @app.get("/api/stats")
-    def stats_json(me: SignedIn) -> Response:
-        decisions = store.decisions()
-        return JSONResponse(agreement(decisions) | {"conflict_items": conflicts(decisions)})
-
-    @app.get("/api/items/{item_id}")
-    def item_json(request: Request, me: SignedIn, item_id: str) -> Response:
-        if item_id not in records:
-            return error(request, 404, f"unknown item id {item_id!r}")
-        record = records[item_id]
-        return JSONResponse(
-            {
-                "id": item_id,
-                "text": record.text,
-                "words": record.words,
-                "features": record.features,
-                "flags": record.flags,
-                "scores": record.scores,
-                "decisions": [d.as_dict() for d in store.decisions(item_id)],
-            }
-        )
-
-    @app.post("/api/items/{item_id}/decisions")
-    async def decide_json(request: Request, me: SignedIn, item_id: str) -> Response:
-        if me.from_cookie:
-            return error(request, 403, "the JSON API needs the token in an Authorization: Bearer header")
-        if item_id not in records:
-            return error(request, 404, f"unknown item id {item_id!r}")
-        try:
-            submitted = decision_input(parse_json_object(await read_body(request)))
-        except InvalidInput as problem:
-            return error(request, problem.status, str(problem))
-        decided = decide(request, item_id, me, submitted)
-        if isinstance(decided, Response):
-            return decided
-        return JSONResponse(decided.decision.as_dict(), 201 if decided.new else 200)
-
-    @app.get("/static/{name}")
-    def static_file(name: str) -> Response:
-        types = {"review.js": "text/javascript", "review.css": "text/css"}
-        if name not in types:
-            return Response("not found", 404)
-        return Response((static / name).read_text(encoding="utf-8"), media_type=types[name])
-
+def create_app(dataset_path: Path, db_path: Path | None = None) -> Any:
+    dataset = Dataset.open(dataset_path)
+    records, items = load_items(dataset)  # a dataset that cannot be read fails here, before a database is made
+    store = ReviewStore(db_path or default_db(dataset.root))
+    store.sync_items(items)
+    templates = Environment(loader=PackageLoader("synthloop.review", "templates"), autoescape=True)
+    app = FastAPI(title="synthloop review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.review = ReviewState(dataset.root.name, records, store, templates)  # what `session` and routes ask
+    app.middleware("http")(security_headers)
+    app.exception_handler(NotSignedIn)(not_signed_in)
+    app.exception_handler(RequestValidationError)(bad_path)
+    app.exception_handler(StarletteHTTPException)(no_route)
+    app.include_router(router)
     return app
+
+
+async def security_headers(request: Request, call_next: Any) -> Any:
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def unauthorized(request: Request, message: str = "log in with your reviewer token") -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, 401, headers={"WWW-Authenticate": "Bearer"})
+    return review_state(request).page("login.html", 401, message=message)
+
+
+def error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status)
+    return review_state(request).page("message.html", status, title=f"Error {status}", message=message)
+
+
+async def not_signed_in(request: Request, problem: NotSignedIn) -> Response:
+    return unauthorized(request)
+
+
+async def bad_path(request: Request, problem: RequestValidationError) -> Response:
+    return error(request, 404, f"no page at {request.url.path[:80]!r} (an item position is a whole number)")
+
+
+async def no_route(request: Request, problem: StarletteHTTPException) -> Response:  # 404, 405 from routing
+    what = "no page at" if problem.status_code == 404 else f"{request.method[:10]} is not accepted at"
+    return error(request, problem.status_code, f"{what} {request.url.path[:80]!r}")
+
+
+def decide(request: Request, item_id: str, me: Reviewer, submitted: DecisionInput) -> Response | Decided:
+    """The one way both the form and the JSON API store a decision: the store's Decided, or a 409."""
+    try:
+        return review_state(request).store.decide(item_id, me.name, **asdict(submitted))
+    except KeyReused:
+        return error(request, 409, "field 'key': already used for a different decision")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(review: State) -> Response:
+    return review.page("login.html")
+
+
+@router.post("/login")
+async def login(request: Request, review: State) -> Response:
+    try:
+        token = parse_form(await read_body(request), allowed=("token",)).get("token", "").strip()
+    except InvalidInput as problem:
+        return error(request, problem.status, str(problem))
+    if review.store.reviewer_for(token) is None:
+        return review.page("login.html", 401, message="unknown token")
+    response = RedirectResponse("/", 303)
+    response.set_cookie(auth.COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, current: AnySession) -> Response:
+    try:
+        form = parse_form(await read_body(request), allowed=("csrf",))
+    except InvalidInput as problem:
+        return error(request, problem.status, str(problem))
+    if current.reviewer is None or not auth.csrf_ok(current.token, form.get("csrf", "")):
+        return error(request, 403, "logout needs a valid session and CSRF token")
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(auth.COOKIE, path="/")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(review: State, me: SignedIn) -> Response:
+    states = [review.queue_state(q, me.name) for q in QUEUES]
+    return review.page(
+        "index.html",
+        reviewer=me.name,
+        queues=states,
+        csrf=auth.csrf_token(me.token),
+        stats=agreement(review.store.decisions()),
+    )
+
+
+@router.get("/q/{queue}")
+def next_in_queue(request: Request, review: State, me: SignedIn, queue: str) -> Response:
+    if queue not in QUEUES:
+        return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
+    ids = review.store.queue_ids(queue, me.name)
+    mine = review.store.decided_by(me.name)
+    index = 0 if queue == "mine" else next((i for i, item in enumerate(ids) if item not in mine), None)
+    if index is None or not ids:
+        return review.page("message.html", title=QUEUES[queue], message="Nothing left to review in this queue.")
+    return RedirectResponse(f"/q/{queue}/{index}", 303)
+
+
+@router.get("/q/{queue}/{index}", response_class=HTMLResponse)
+def item_page(request: Request, review: State, me: SignedIn, queue: str, index: int) -> Response:
+    if queue not in QUEUES:
+        return error(request, 404, f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
+    ids = review.store.queue_ids(queue, me.name)
+    if not 0 <= index < len(ids):
+        return error(request, 404, f"queue {queue!r} has {len(ids)} items; no item at position {index}")
+    view = review.item_view(review.records[ids[index]], me.name, me.token)
+    return review.page("item.html", queue=review.queue_state(queue, me.name), index=index, count=len(ids), **view)
+
+
+@router.post("/items/{item_id}/decisions")
+async def decide_form(request: Request, review: State, me: SignedIn, item_id: str) -> Response:
+    try:
+        form = parse_form(await read_body(request))
+    except InvalidInput as problem:
+        return error(request, problem.status, str(problem))
+    if me.from_cookie and (
+        not auth.same_origin(dict(request.headers)) or not auth.csrf_ok(me.token, form.get("csrf", ""))
+    ):
+        return error(request, 403, "missing or wrong CSRF token (reload the page and try again)")
+    if item_id not in review.records:
+        return error(request, 404, f"unknown item id {item_id!r}")
+    try:  # every field, before anything is written
+        submitted = decision_input(form, extra_fields=validate.FORM_FIELDS)
+        queue = form.get("queue") or "random"
+        if queue not in QUEUES:
+            raise InvalidInput(f"field 'queue': expected one of {', '.join(QUEUES)}, got {queue[:40]!r}")
+        index = validate.whole_number(form.get("index") or "0", "index", validate.INDEX_MAX)
+    except InvalidInput as problem:
+        return error(request, problem.status, str(problem))
+    decided = decide(request, item_id, me, submitted)
+    if isinstance(decided, Response):
+        return decided
+    if queue == "mine" or submitted.action == "tag":  # stay on the item
+        return RedirectResponse(f"/q/{queue}/{index}", 303)
+    return RedirectResponse(f"/q/{queue}", 303)
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(review: State, me: SignedIn) -> Response:
+    decisions = review.store.decisions()
+    return review.page("stats.html", reviewer=me.name, stats=agreement(decisions), conflicts=conflicts(decisions))
+
+
+@router.get("/api/stats")
+def stats_json(review: State, me: SignedIn) -> Response:
+    decisions = review.store.decisions()
+    return JSONResponse(agreement(decisions) | {"conflict_items": conflicts(decisions)})
+
+
+@router.get("/api/items/{item_id}")
+def item_json(request: Request, review: State, me: SignedIn, item_id: str) -> Response:
+    if item_id not in review.records:
+        return error(request, 404, f"unknown item id {item_id!r}")
+    record = review.records[item_id]
+    return JSONResponse(
+        {
+            "id": item_id,
+            "text": record.text,
+            "words": record.words,
+            "features": record.features,
+            "flags": record.flags,
+            "scores": record.scores,
+            "decisions": [d.as_dict() for d in review.store.decisions(item_id)],
+        }
+    )
+
+
+@router.post("/api/items/{item_id}/decisions")
+async def decide_json(request: Request, review: State, me: SignedIn, item_id: str) -> Response:
+    if me.from_cookie:
+        return error(request, 403, "the JSON API needs the token in an Authorization: Bearer header")
+    if item_id not in review.records:
+        return error(request, 404, f"unknown item id {item_id!r}")
+    try:
+        submitted = decision_input(parse_json_object(await read_body(request)))
+    except InvalidInput as problem:
+        return error(request, problem.status, str(problem))
+    decided = decide(request, item_id, me, submitted)
+    if isinstance(decided, Response):
+        return decided
+    return JSONResponse(decided.decision.as_dict(), 201 if decided.new else 200)
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    types = {"review.js": "text/javascript", "review.css": "text/css"}
+    if name not in types:
+        return Response("not found", 404)
+    static = importlib.resources.files("synthloop.review") / "static"
+    return Response((static / name).read_text(encoding="utf-8"), media_type=types[name])
 
 
 def listen(host: str, port: int) -> socket.socket:

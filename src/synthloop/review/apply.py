@@ -10,7 +10,6 @@ temporary name and renamed into place, so it either exists complete or not at al
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections import Counter
@@ -21,7 +20,7 @@ from synthloop.records import Record, stable_id
 from synthloop.review.agreement import agreement
 from synthloop.review.choices import CONFLICT_RULES
 from synthloop.review.store import Decision, ReviewStore, default_db, latest_verdicts
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
 from synthloop.store.dataset import Dataset, read_manifest
 
 SHARD = 1000
@@ -135,6 +134,6 @@ def apply_review(
     for part, records in parts.items():
         for index in range(0, len(records), SHARD):
             dataset.write_shard(index // SHARD, records[index : index + SHARD], part)
-    atomic_write_text(temporary / "stats.json", json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(temporary / "stats.json", stats)
     os.replace(temporary, out)
     return stats

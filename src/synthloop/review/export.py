@@ -16,7 +16,7 @@ from typing import Any
 from synthloop.review.apply import open_review
 from synthloop.review.choices import FORMATS
 from synthloop.review.store import REASONS, Decision, latest_verdicts
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json, atomic_write_text
 
 ARGILLA_SETTINGS = {
     "guidelines": "Accept a story a young child could read that uses the required words; reject it with a reason.",
@@ -90,7 +90,7 @@ def export(dataset_path: Path, out: Path, fmt: str, db_path: Path | None = None)
     body = "\n".join(lines) + ("\n" if lines else "")
     if fmt == "argilla":
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "settings.json", json.dumps(ARGILLA_SETTINGS, indent=2) + "\n")
+        atomic_write_json(out / "settings.json", ARGILLA_SETTINGS, sort_keys=False)
         atomic_write_text(out / "records.jsonl", body)
     else:
         atomic_write_text(out, body)

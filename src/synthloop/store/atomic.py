@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -60,6 +62,11 @@ def atomic_write_text(path: Path, text: str) -> None:
             handle.write(text)
 
     atomic_write(path, write)
+
+
+def atomic_write_json(path: Path, value: Any, *, indent: int | None = 2, sort_keys: bool = True) -> None:
+    """`value` as JSON text (indented, keys sorted, one final newline), written atomically."""
+    atomic_write_text(path, json.dumps(value, indent=indent, sort_keys=sort_keys) + "\n")
 
 
 def atomic_write_parquet(path: Path, table: pa.Table) -> None:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from synthloop.errors import UserError
 from synthloop.records import Record, stable_id, to_table
-from synthloop.store.atomic import atomic_write_parquet, atomic_write_text
+from synthloop.store.atomic import atomic_write_json, atomic_write_parquet
 from synthloop.store.claim import claim
 from synthloop.store.manifest import Manifest
 
@@ -77,7 +77,7 @@ class Dataset:
         return dataset
 
     def save_manifest(self) -> None:
-        atomic_write_text(self.root / MANIFEST_NAME, json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
+        atomic_write_json(self.root / MANIFEST_NAME, self.manifest)
 
     def shard_paths(self, part: str = "data") -> list[Path]:
         folder = self.part_dir(part)

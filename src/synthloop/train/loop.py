@@ -9,15 +9,15 @@ Writes to the run folder: config.json, tokenizer.json, checkpoint.pt, model.pt, 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from synthloop.errors import UserError
-from synthloop.store.atomic import atomic_write, atomic_write_text, clean_temp_files
+from synthloop.store.atomic import atomic_write, atomic_write_json, atomic_write_text, clean_temp_files
 from synthloop.store.claim import claim
 from synthloop.train.config import DEVICE_PATTERN, DEVICES, RunResult, TrainConfig, preset_shape
 
@@ -77,17 +77,57 @@ def build_model(cfg: TrainConfig, vocab_size: int) -> Any:
     return GPT(GPTConfig(vocab_size=vocab_size, dropout=cfg.dropout, **model_shape(cfg)))
 
 
+@dataclass
+class Run:
+    """What the steps of one training run share: the model and optimiser, the encoded data, and the curve so far."""
+
+    cfg: TrainConfig
+    device: str
+    model: Any  # GPT
+    optimizer: Any  # torch.optim.AdamW
+    autocast: Any  # bf16 autocast on CUDA, a disabled one on CPU
+    sources: list[Any]  # data.Source, encoded
+    start: int = 0  # the first step to run (after a resume: the checkpoint's)
+    curve: list[dict[str, float]] = field(default_factory=list)
+
+    def to_device(self, array: Any) -> Any:
+        import torch
+
+        return torch.from_numpy(array).to(self.device, non_blocking=True)
+
+
 def train(cfg: TrainConfig) -> RunResult:
-    import numpy as np
+    device = pick_device(cfg.device)
+    tokenizer, split = prepare_folder(cfg)
+    run = build_run(cfg, device, tokenizer, split)
+    started = time.perf_counter()
+    tokens_done = run_steps(run)
+    seconds = time.perf_counter() - started
+    save_model(cfg.out, run.model)
+    write_curve(cfg.out, run.curve)
+    curve = run.curve
+    validations = [p["validation_loss"] for p in curve if "validation_loss" in p]
+    return RunResult(
+        out=cfg.out,
+        steps=len(curve),
+        train_loss=curve[-1]["loss"] if curve else float("nan"),
+        validation_loss=validations[-1] if validations else float("nan"),
+        tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
+        parameters=run.model.parameter_count(),
+        device=device,
+        curve=curve,
+    )
+
+
+def prepare_folder(cfg: TrainConfig) -> tuple[Any, list[Any]]:
+    """Check everything, then write the run folder's config.json, tokenizer.json and lineage.json; returns the
+    tokenizer and the sources split into train and validation text."""
     import torch
 
     from synthloop.train import data
-    from synthloop.train.checkpoint import load_checkpoint, save_checkpoint
-    from synthloop.train.progress import TrainProgress
     from synthloop.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 
     # Everything is checked before the run folder is touched: a mistake leaves --out as it was.
-    device = pick_device(cfg.device)
     model_shape(cfg)
     if cfg.tokenizer and not Path(cfg.tokenizer).is_file():
         raise UserError(f"--tokenizer {cfg.tokenizer}: no such file")
@@ -101,18 +141,27 @@ def train(cfg: TrainConfig) -> RunResult:
     trained = None
     if given is None and not tokenizer_path.exists():
         trained = train_tokenizer((t for s in split for t in s.train), cfg.vocab_size)
-    atomic_write_text(cfg.out / "config.json", json.dumps(folder_settings(cfg), indent=2, sort_keys=True) + "\n")
+    atomic_write_json(cfg.out / "config.json", folder_settings(cfg))
     clean_temp_files(cfg.out)  # a checkpoint write cut short by a kill
     if trained is not None:
         save_tokenizer(trained, tokenizer_path)
     if cfg.tokenizer and not tokenizer_path.exists():  # the run folder stays self-contained
         atomic_write_text(tokenizer_path, Path(cfg.tokenizer).read_text(encoding="utf-8"))
     tokenizer = given or load_tokenizer(tokenizer_path)
-    atomic_write_text(cfg.out / "lineage.json", json.dumps(lineage, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(cfg.out / "lineage.json", lineage)
+    return tokenizer, split
+
+
+def build_run(cfg: TrainConfig, device: str, tokenizer: Any, split: list[Any]) -> Run:
+    """The model (seeded initial weights), AdamW with decay on matrices only, and the checkpoint's state if any."""
+    import torch
+
+    from synthloop.train import data
+    from synthloop.train.checkpoint import load_checkpoint
+
     sources = data.encode_sources(split, tokenizer)
     torch.manual_seed(cfg.seed)  # the initial weights
     model = build_model(cfg, tokenizer.get_vocab_size()).to(device)
-    block = model.config.block_size
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
@@ -126,79 +175,96 @@ def train(cfg: TrainConfig) -> RunResult:
         if device.startswith("cuda")
         else torch.autocast("cpu", enabled=False)
     )
-    start, curve = 0, []
+    run = Run(cfg, device, model, optimizer, autocast, sources)
     state = load_checkpoint(cfg.out, device)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        start, curve = state["step"], state["curve"]
+        run.start, run.curve = state["step"], state["curve"]
+    return run
 
-    def to_device(array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(array).to(device, non_blocking=True)
 
-    @torch.no_grad()
-    def validation_loss() -> float:
-        model.eval()
-        losses = []
-        for index in range(cfg.eval_batches):
-            inputs, targets = data.batch(sources, "validation", cfg.batch_size, block, cfg.seed, index)
-            with autocast:
-                losses.append(float(model(to_device(inputs), to_device(targets))[1]))
-        model.train()
-        return float(np.mean(losses))
+def run_steps(run: Run) -> int:
+    """Steps from run.start to max_steps, with validation and checkpoints on their schedules; returns the tokens
+    trained on."""
+    from synthloop.train.progress import TrainProgress
 
-    tokens_per_step = cfg.batch_size * block * cfg.gradient_accumulation
+    cfg = run.cfg
+    tokens_per_step = cfg.batch_size * run.model.config.block_size * cfg.gradient_accumulation
     started, tokens_done = time.perf_counter(), 0
-    model.train()
-    with TrainProgress(cfg.max_steps, start, enabled=cfg.progress) as progress:
-        for step in range(start, cfg.max_steps):
-            torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout noise of this step, whatever came before
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(cfg, step)
-            step_loss = 0.0
-            for micro in range(cfg.gradient_accumulation):
-                inputs, targets = data.batch(
-                    sources, "train", cfg.batch_size, block, cfg.seed, step * cfg.gradient_accumulation + micro
-                )
-                with autocast:
-                    _, loss = model(to_device(inputs), to_device(targets))
-                (loss / cfg.gradient_accumulation).backward()
-                step_loss += float(loss.detach()) / cfg.gradient_accumulation
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+    run.model.train()
+    with TrainProgress(cfg.max_steps, run.start, enabled=cfg.progress) as progress:
+        for step in range(run.start, cfg.max_steps):
+            step_loss = train_step(run, step)
             tokens_done += tokens_per_step
             point: dict[str, float] = {"step": step + 1, "loss": step_loss, "lr": learning_rate(cfg, step)}
             last = step + 1 == cfg.max_steps
             if (step + 1) % cfg.eval_every == 0 or last:
-                point["validation_loss"] = validation_loss()
-            curve.append(point)
-            rate = tokens_done / (time.perf_counter() - started)
-            progress.update(step + 1, step_loss, rate)
+                point["validation_loss"] = validation_loss(run)
+            run.curve.append(point)
+            progress.update(step + 1, step_loss, tokens_done / (time.perf_counter() - started))
             if (step + 1) % cfg.checkpoint_every == 0 or last:
-                save_checkpoint(
-                    cfg.out,
-                    {
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "step": step + 1,
-                        "curve": curve,
-                    },
-                )
-    seconds = time.perf_counter() - started
-    save_model(cfg.out, model)
-    write_curve(cfg.out, curve)
-    validations = [p["validation_loss"] for p in curve if "validation_loss" in p]
-    return RunResult(
-        out=cfg.out,
-        steps=len(curve),
-        train_loss=curve[-1]["loss"] if curve else float("nan"),
-        validation_loss=validations[-1] if validations else float("nan"),
-        tokens_per_s=tokens_done / seconds if seconds > 0 and tokens_done else 0.0,
-        parameters=model.parameter_count(),
-        device=device,
-        curve=curve,
-    )
+                save_run_checkpoint(run, step + 1)
+    return tokens_done
+
+
+def train_step(run: Run, step: int) -> float:
+    """One optimiser step over gradient_accumulation micro-batches; returns its mean loss."""
+    import torch
+
+    from synthloop.train import data
+
+    cfg, model, optimizer = run.cfg, run.model, run.optimizer
+    torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout noise of this step, whatever came before
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(cfg, step)
+    step_loss = 0.0
+    block = model.config.block_size
+    for micro in range(cfg.gradient_accumulation):
+        inputs, targets = data.batch(
+            run.sources, "train", cfg.batch_size, block, cfg.seed, step * cfg.gradient_accumulation + micro
+        )
+        with run.autocast:
+            _, loss = model(run.to_device(inputs), run.to_device(targets))
+        (loss / cfg.gradient_accumulation).backward()
+        step_loss += float(loss.detach()) / cfg.gradient_accumulation
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return step_loss
+
+
+def validation_loss(run: Run) -> float:
+    """Mean loss over eval_batches fixed validation batches (the same batches at every evaluation)."""
+    import numpy as np
+    import torch
+
+    from synthloop.train import data
+
+    cfg, model = run.cfg, run.model
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for index in range(cfg.eval_batches):
+            inputs, targets = data.batch(
+                run.sources, "validation", cfg.batch_size, model.config.block_size, cfg.seed, index
+            )
+            with run.autocast:
+                losses.append(float(model(run.to_device(inputs), run.to_device(targets))[1]))
+    model.train()
+    return float(np.mean(losses))
+
+
+def save_run_checkpoint(run: Run, steps_done: int) -> None:
+    from synthloop.train.checkpoint import save_checkpoint
+
+    state = {
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "step": steps_done,
+        "curve": run.curve,
+    }
+    save_checkpoint(run.cfg.out, state)
 
 
 def lineage_of(cfg: TrainConfig) -> dict[str, Any]:
@@ -226,7 +292,7 @@ def save_model(folder: Path, model: Any) -> None:
 
 
 def write_curve(folder: Path, curve: list[dict[str, float]]) -> None:
-    atomic_write_text(folder / "curve.json", json.dumps(curve) + "\n")
+    atomic_write_json(folder / "curve.json", curve, indent=None, sort_keys=False)
     if not curve:
         return
     import matplotlib

@@ -9,7 +9,6 @@ restarted continues on the same curve.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthloop.store.atomic import atomic_write_json
 from synthloop.tune import lora
 from synthloop.tune.pairs import Pair
 from synthloop.vocab.inflection import surface_forms
@@ -219,5 +219,5 @@ def finetune(gguf: Path, train: list[Pair], held_out: list[Pair], config: TuneCo
     }
     sha = lora.save(config.out / "adapter.safetensors", wrapped, config.rank, config.alpha, card)
     card["sha256"] = sha
-    (config.out / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(config.out / "card.json", card, sort_keys=False)
     return card
