@@ -1,6 +1,7 @@
 """Null or non-string `text`/`id` in a Parquet dataset (issue 15, item 10). A record without text is a failed
 record: every reader leaves it out with the reason `record.null_text` (curate excludes it, report counts it, train
-and tokenizer skip it). A record without a string id is a one-line error before any output exists."""
+and tokenizer skip it). A record without a string id is a one-line error before any output exists, and so is a
+column of another type (a `text` of numbers: issue 26, item 9)."""
 
 from __future__ import annotations
 
@@ -54,13 +55,15 @@ def test_a_record_without_text_is_read_as_a_failed_record(tmp_path: Path) -> Non
     assert len(read_texts(root)) == ROWS - 1  # what tokenizer, train, eval, collapse and the guard read
 
 
-def test_a_text_column_of_numbers_is_no_text_at_all(tmp_path: Path) -> None:
+def test_a_text_column_of_numbers_is_refused_not_read_as_no_text(tmp_path: Path) -> None:
+    """A wrong-typed column is an input mistake, not a null (issue 26, item 9): tests/store/test_column_types.py."""
     root = tmp_path / "ds"
     Dataset.create(root, {"kind": "curate"})
     (root / "data").mkdir()
     pq.write_table(pa.table({"id": ["a", "b"], "text": [1, 2]}), root / "data" / "part-00000.parquet")
-    assert all(r.text == "" and r.flags == [NULL_TEXT] for r in Dataset.open(root).iter_records())
-    with pytest.raises(UserError, match="no stories in it"):
+    with pytest.raises(UserError, match="column text is int64; expected string"):
+        list(Dataset.open(root).iter_records())
+    with pytest.raises(UserError, match="column text is int64; expected string"):
         read_texts(root)
 
 

@@ -57,13 +57,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         reported = report(curated.out, cfg.run.report_out or Path(f"{cfg.run.out}-report"), reference)
         if not args.json:
             print(f"report:  {reported.out / 'index.html'}  (metrics.json, dataset card README.md beside it)")
+            print_nothing_kept(reported.metrics, "report: ")
     if args.json:
         index = reported.out / "index.html"
         print_json(
             {
                 "generate": as_dict(generated),
                 "curate": curate_summary(curated, quality_judged),
-                "report": {"out": reported.out, "index": index, "reference": reference},
+                "report": {
+                    "out": reported.out,
+                    "index": index,
+                    "reference": reference,
+                    "nothing_kept": bool(reported.metrics.get("nothing_kept")),
+                },
             }
         )
     return 0
@@ -97,7 +103,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     writable_folder(args.out, "--out")
     result = report(args.input, args.out, args.reference, args.seed)
     print(f"report: {result.out / 'index.html'}")
+    print_nothing_kept(result.metrics, "report:")
     return 0
+
+
+def print_nothing_kept(metrics: dict[str, Any], label: str) -> None:
+    """An empty outcome is not an error (exit 0), but it is said plainly."""
+    if metrics.get("nothing_kept"):
+        print(f"{label} nothing was kept: the dataset holds no story; the report shows what was dropped and why")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
 from synthloop.errors import UserError
 from synthloop.execute.local import Shard, run_shards
 from synthloop.records import NULL_TEXT, Record
+from synthloop.report.card import write_dataset_card
 from synthloop.store.atomic import atomic_write_json
 from synthloop.store.dataset import Dataset, read_shard, shard_name
 from synthloop.vocab import load_vocabulary
@@ -205,4 +206,5 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         config=cfg.model_dump(mode="json"),
     )
     dataset.save_manifest()
+    write_dataset_card(dataset, stats)  # README.md: the folder is a Hugging Face dataset (train, excluded)
     return CurateResult(out=dataset.root, stats=stats)

@@ -274,7 +274,33 @@ def parameters_section(m: dict[str, Any]) -> str:
     )
 
 
+def nothing_kept_section(m: dict[str, Any]) -> str:
+    curation = m.get("curation")
+    why = (
+        f"curation kept none of the {number(m, 'curation/total', 0)} stories it judged"
+        if curation
+        else "the dataset holds no story with text"
+    )
+    return (
+        f"<h2>Nothing was kept</h2><p><b>Nothing was kept</b>: {why}, so the dataset has "
+        f"{number(m, 'dataset/stories', 0)} stories and there is no text to measure. Below: what the prompts asked "
+        "for, and what was dropped and why.</p>"
+    )
+
+
 def render(metrics: dict[str, Any], title: str) -> str:
+    if metrics.get("nothing_kept"):
+        return page(
+            title,
+            [
+                nothing_kept_section(metrics),
+                constraints_section(metrics),
+                quality_section(metrics),
+                cost_section(metrics),
+                review_section(metrics),
+                guard_section(metrics),
+            ],
+        )
     sections = [
         diversity_section(metrics),
         coverage_section(metrics),
@@ -287,6 +313,10 @@ def render(metrics: dict[str, Any], title: str) -> str:
         bias_section(metrics),
         reference_section(metrics),
     ]
+    return page(title, sections)
+
+
+def page(title: str, sections: list[str]) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1><p class='note'>synthloop report; "

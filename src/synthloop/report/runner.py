@@ -2,7 +2,8 @@
 
 Works on a curated dataset (kept stories, with curation stats and the excluded stories for constraint success) or
 on a raw generated one. A reference corpus (JSON lines with a `text` field, or a synthloop dataset folder) is
-measured the same way and compared (MAUVE-style divergence).
+measured the same way and compared (MAUVE-style divergence). A dataset that kept no story is a legitimate outcome,
+not an error: its report says that nothing was kept and shows what was dropped and why.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthloop.errors import UserError
-from synthloop.metrics.compute import compute_metrics
+from synthloop.metrics.compute import compute_metrics, constraint_success
 from synthloop.metrics.cost import cost_metrics
 from synthloop.metrics.parameters import parameter_coverage
 from synthloop.metrics.quality import quality_metrics
-from synthloop.records import NULL_TEXT
+from synthloop.records import NULL_TEXT, Record
 from synthloop.report.card import render_card
 from synthloop.report.html import render
 from synthloop.store.atomic import atomic_write_json, atomic_write_text
@@ -64,14 +64,23 @@ def find_guard(dataset: Dataset) -> dict[str, Any] | None:
     return None
 
 
+def nothing_kept_metrics(every: list[Record], curation: dict[str, Any] | None) -> dict[str, Any]:
+    """The metrics of a dataset that kept no story with text: what was asked for and what was dropped, and why;
+    no text metric (there is no text to measure, nor to compare with a reference corpus)."""
+    return {
+        "nothing_kept": True,
+        "dataset": {"stories": 0},
+        "constraints": constraint_success(every),
+        "curation": curation,
+    }
+
+
 def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0) -> ReportResult:
     dataset = Dataset.open(source)
     stored = {part: list(dataset.iter_records(part)) for part in ("data", "excluded")}
     # Records without text (a null in a foreign file) are failed records: left out of every metric, and counted.
     without_text = {part: sum(NULL_TEXT in r.flags for r in records) for part, records in stored.items()}
     kept = [r for r in stored["data"] if NULL_TEXT not in r.flags]
-    if not kept:
-        raise UserError(f"{source}: no stories to report on (data/ holds none with text)")
     excluded = [r for r in stored["excluded"] if NULL_TEXT not in r.flags]
     every = kept + excluded
     stats_path = dataset.root / "stats.json"
@@ -79,10 +88,12 @@ def report(source: Path, out: Path, reference: Path | None = None, seed: int = 0
     if review is not None:  # a reviewed dataset: curation counts live with the curated source
         stats_path = Path(str(dataset.provenance.source or "")) / "stats.json"
     curation = json.loads(stats_path.read_text()) if stats_path.is_file() else None
-    reference_texts = read_texts(reference) if reference else None
-    metrics = compute_metrics(
-        kept, every, vocabulary_for(dataset), curation, reference_texts, str(reference) if reference else None, seed
-    )
+    reference_texts = read_texts(reference) if reference else None  # read (so checked) even when unused
+    if kept:
+        name = str(reference) if reference else None
+        metrics = compute_metrics(kept, every, vocabulary_for(dataset), curation, reference_texts, name, seed)
+    else:  # a legitimate outcome, not an error: the report says that nothing was kept and shows why
+        metrics = nothing_kept_metrics(every, curation)
     metrics["source"] = str(dataset.root)
     quality = quality_metrics(kept, excluded)
     if quality is not None:

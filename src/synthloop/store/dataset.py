@@ -23,6 +23,7 @@ from synthloop.records import Record, stable_id, to_table
 from synthloop.store.atomic import atomic_write_json, atomic_write_parquet
 from synthloop.store.claim import claim
 from synthloop.store.manifest import Manifest
+from synthloop.store.schema import arrow_reason, check_schema, read_row
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "synthloop-dataset/1"
@@ -93,16 +94,20 @@ class Dataset:
             yield from read_shard(path)
 
     def check_ids(self, parts: tuple[str, ...] = ("data",)) -> None:
-        """Raise a one-line UserError when a record of these parts has a null, empty or non-string id. Reads only
-        the id column, so a command can check its whole input before it creates any output."""
+        """Raise a one-line UserError when a shard of these parts holds a column of the wrong type
+        (store/schema.py) or a record with a null, empty or non-string id. Reads only the schemas and the id
+        column, so a command can check its whole input before it creates any output."""
         for part in parts:
             for path in self.shard_paths(part):
                 try:
                     column = pq.read_table(path, columns=["id"]).column("id")
+                    schema = pq.read_schema(path)
                 except (OSError, KeyError, pa.ArrowInvalid) as error:
-                    raise UserError(f"{path}: not a readable Parquet file with an id column ({error})") from error
+                    reason = arrow_reason(error)
+                    raise UserError(f"{path}: not a readable Parquet file with an id column ({reason})") from error
                 if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
                     raise UserError(f"{path}: column id is {column.type}; every record needs a string id")
+                check_schema(path, schema)
                 for row, value in enumerate(column.to_pylist()):
                     check_id(path, row, value)
 
@@ -127,16 +132,17 @@ def read_shard(path: Path) -> Iterator[Record]:
     try:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as error:
-        raise UserError(f"{path}: not a readable Parquet file ({error})") from error
+        raise UserError(f"{path}: not a readable Parquet file ({arrow_reason(error)})") from error
     missing = [name for name in ("id", "text") if name not in parquet.schema_arrow.names]
     if missing:
         raise UserError(f"{path}: schema mismatch, missing column(s) {', '.join(missing)}")
+    check_schema(path, parquet.schema_arrow)
     number = 0
     for batch in parquet.iter_batches(batch_size=2048):
         for row in batch.to_pylist():
             check_id(path, number, row.get("id"))
             number += 1
-            yield Record.from_row(row)
+            yield read_row(path, number - 1, row)
 
 
 def check_id(path: Path, row: int, value: object) -> None:

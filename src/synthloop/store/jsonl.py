@@ -47,6 +47,21 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             raise UserError(f"{path}: line {number}: invalid JSON ({message})") from error
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages: "a number", "an array", "null"..."""
+    if value is None:
+        return "null"
+    names = ((bool, "true or false"), (int, "a number"), (float, "a number"), (str, "a string"), (list, "an array"))
+    return next((name for kind, name in names if isinstance(value, kind)), "an object")
+
+
+def field_type(row: Any, field: str) -> str:
+    """What a line holds instead of an object with `field`: "got an array", "it has no 'text'", "'text' is null"."""
+    if not isinstance(row, dict):
+        return f"got {json_type(row)}"
+    return f"'{field}' is {json_type(row[field])}" if field in row else f"it has no '{field}'"
+
+
 def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
     """Write one JSON value per line, atomically (the whole file or nothing). Non-ASCII stays escaped (\\uXXXX),
     so no line separator can stand raw inside a string."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from synthloop.errors import UserError
 from synthloop.records import NULL_TEXT
 from synthloop.store.dataset import Dataset
-from synthloop.store.jsonl import read_jsonl
+from synthloop.store.jsonl import field_type, read_jsonl
 
 
 def read_texts(path: Path, field: str = "text") -> list[str]:
@@ -34,7 +34,8 @@ def read_texts(path: Path, field: str = "text") -> list[str]:
     texts = []
     for number, row in read_jsonl(path):
         if not isinstance(row, dict) or not isinstance(row.get(field), str):
-            raise UserError(f"{path}: line {number}: expected an object with a '{field}' field")
+            found = field_type(row, field)
+            raise UserError(f"{path}: line {number}: expected an object with a '{field}' field (a string); {found}")
         texts.append(row[field])
     if not texts:
         raise UserError(f"{path}: no stories in it")
