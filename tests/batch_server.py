@@ -7,7 +7,9 @@ so tests are repeatable) and ends as scripted: `outcomes[i]` for the i-th batch 
 "expired", "never" = stays in_progress); `error_mod` / `empty_mod` make a request whose seed is divisible by it
 fail (error file) / come back empty the first time it is seen; `garbage` and `foreign` add a line that is not JSON
 and one with an unknown custom_id to the first output file; `fail_create_once` creates the first batch and answers
-503. `pause_at` ("upload", "create", "poll", "download")
+503; `short_downloads` cuts each file's first downloads short (and says so in Content-Length: only GET
+/v1/files/{id}'s `bytes` tells); `lose_results` leaves half the first batch's results out of its output file while
+its request_counts still count them. `pause_at` ("upload", "create", "poll", "download")
 holds the first such request after the server has acted on it (half the download sent) until `release` is set,
 so a test can SIGKILL the client exactly there. It counts, per custom_id, how many batches held it.
 """
@@ -42,6 +44,9 @@ class BatchServerState:
     foreign: bool = False
     pause_at: str | None = None
     fail_create_once: bool = False  # create the first batch, then answer 503 (a create whose answer was lost)
+    short_downloads: int = 0  # the first downloads of each file are cut (with a matching Content-Length)
+    lose_results: bool = False  # the first batch's output file holds half the results its counts promise
+    downloads: dict[str, int] = field(default_factory=dict)  # file id -> times downloaded
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -111,6 +116,9 @@ def finish(state: BatchServerState, batch: dict[str, Any], outcome: str) -> None
     if len(state.batches) == 1 and state.foreign:
         text += json.dumps({"custom_id": "nobody-0", "response": {"status_code": 200, "body": {}}}) + "\n"
     batch["status"] = "expired" if outcome == "expired" else "completed"
+    batch["request_counts"] |= {"completed": len(output), "failed": len(errors)}
+    if len(state.batches) == 1 and state.lose_results:  # the server counts results its file does not hold
+        text = "".join(json.dumps(x) + "\n" for x in output[: len(output) // 2])
     for name, content in (("output_file_id", text), ("error_file_id", "".join(json.dumps(x) + "\n" for x in errors))):
         if content:
             file_id = state.new_id("file")
@@ -152,6 +160,8 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
                 self.retrieve(parts[3])
             elif len(parts) == 5 and parts[2] == "files" and parts[4] == "content":
                 self.download(parts[3])
+            elif len(parts) == 4 and parts[2] == "files" and parts[3] in state.files:
+                self.reply(200, {"id": parts[3], "object": "file", "bytes": len(state.files[parts[3]])})
             else:
                 self.error(404, f"no route {path}")
 
@@ -177,6 +187,11 @@ def handler(state: BatchServerState) -> type[BaseHTTPRequestHandler]:
             content = state.files.get(file_id)
             if content is None:
                 return self.error(404, f"no file {file_id}")
+            with state.lock:
+                state.downloads[file_id] = state.downloads.get(file_id, 0) + 1
+                short = state.downloads[file_id] <= state.short_downloads
+            if short:  # a proxy that cuts the body yet says it is whole: only the file's `bytes` shows it
+                content = content[: len(content) // 2]
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(content)))

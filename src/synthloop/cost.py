@@ -90,13 +90,15 @@ class CostMeter:
             return self.requests_cost / self.requests * len(prompt_chars)
         return sum(self.cost(chars // 3 + 1, self.max_tokens) for chars in prompt_chars)
 
-    def check(self, prompt_chars: list[int]) -> None:
+    def check(self, prompt_chars: list[int], pending: float = 0.0) -> None:
+        """Raise BudgetReached if these requests, on top of what is spent and `pending` (requests under way,
+        at their estimate), would pass the budget."""
         if self.max_usd is None:
             return
         estimate = self.estimate(prompt_chars)
-        if self.spent + estimate > self.max_usd:
+        if self.spent + pending + estimate > self.max_usd:
             raise BudgetReached(
-                f"--max-cost {self.max_usd:g} USD reached: spent {self.spent:.4f} USD, the next call "
+                f"--max-cost {self.max_usd:g} USD reached: spent {self.spent + pending:.4f} USD, the next call "
                 f"({len(prompt_chars)} requests) would cost about {estimate:.4f} USD; finished work is kept, "
                 "rerun with a larger --max-cost to continue"
             )

@@ -78,7 +78,7 @@ def plan(cfg: Config, n: int, calibrate: int, prices_path: Path | None) -> dict[
 
         backend = build_backend(cfg)
         model = backend.model_name if backend.model_name in prices else estimate["model"]
-        estimate["batch"] = bool(getattr(backend, "uses_batch_api", False))
+        estimate["batch"] = backend.uses_batch_api
         price = price_for(prices, model, prices_path)
         estimate["cost_usd"] = cost_usd(price, estimate["tokens_in"], estimate["tokens_out"], estimate["batch"])
     return estimate

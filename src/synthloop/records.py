@@ -8,6 +8,7 @@ typed column that `datasets.load_dataset("parquet", ...)` reads as-is.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -41,6 +42,18 @@ class Record:
     scores: dict[str, float] = field(default_factory=dict)  # e.g. {"vocab.oov_rate": 0.02}
     flags: list[str] = field(default_factory=list)  # reason codes, e.g. ["constraints.missing_verb"]
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> Record:
+        """A copy whose containers can be changed without touching this one (cheaper than copy.deepcopy)."""
+        return dataclasses.replace(
+            self,
+            words=dict(self.words),
+            features=list(self.features),
+            params=dict(self.params),
+            scores=dict(self.scores),
+            flags=list(self.flags),
+            meta={k: copy.deepcopy(v) if isinstance(v, dict | list) else v for k, v in self.meta.items()},
+        )
 
     def to_row(self) -> dict[str, Any]:
         row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -109,6 +109,43 @@ def test_a_batch_past_its_deadline_stops_in_one_line_and_resumes(tmp_path: Path)
     assert len(server.batches) == 1 and set(server.submissions.values()) == {1}  # the same batch, not a new one
 
 
+def test_a_short_download_is_fetched_again_not_resubmitted(tmp_path: Path) -> None:
+    """The first download of each file is cut short with a Content-Length that matches the cut: only the File
+    object's `bytes` shows it. The file is downloaded again; no request goes into a second batch."""
+    with batch_server(short_downloads=1) as (url, server):
+        out = backend(url, tmp_path, backoff_s=0.01).generate(prompts(6))
+    assert [c.finish_reason for c in out] == ["stop"] * 6
+    assert set(server.submissions.values()) == {1} and len(server.batches) == 1
+    assert set(server.downloads.values()) == {2}
+
+
+def test_a_download_that_stays_short_stops_the_run_and_a_rerun_resumes(tmp_path: Path) -> None:
+    with batch_server(short_downloads=100) as (url, server):
+        with pytest.raises(UserError) as raised:
+            backend(url, tmp_path, backoff_s=0.0, max_retries=1).generate(prompts(4))
+        assert "\n" not in str(raised.value) and "downloaded short" in str(raised.value)
+        server.short_downloads = 0  # the network recovers
+        out = backend(url, tmp_path).generate(prompts(4))
+    assert [c.finish_reason for c in out] == ["stop"] * 4
+    assert set(server.submissions.values()) == {1}  # nothing was paid twice
+
+
+def test_results_the_batch_counts_but_its_file_lacks_are_never_resubmitted(tmp_path: Path) -> None:
+    with batch_server(lose_results=True) as (url, server), pytest.raises(UserError) as raised:
+        backend(url, tmp_path, backoff_s=0.0, max_retries=1).generate(prompts(6))
+    message = str(raised.value)
+    assert "\n" not in message and "counts 6 completed requests" in message and "3 readable results" in message
+    assert set(server.submissions.values()) == {1} and len(server.batches) == 1
+
+
+def test_a_large_call_is_split_at_requests_per_batch(tmp_path: Path) -> None:
+    with batch_server() as (url, server):
+        out = backend(url, tmp_path, requests_per_batch=4).generate(prompts(10))
+    assert [c.finish_reason for c in out] == ["stop"] * 10
+    sizes = sorted(server.batches[b]["request_counts"]["total"] for b in server.batches)
+    assert sizes == [2, 4, 4] and set(server.submissions.values()) == {1}
+
+
 def test_without_a_run_folder_it_says_so(tmp_path: Path) -> None:
     made = OpenAIBatchBackend(OpenAIBatchOptions(base_url="http://127.0.0.1:9/v1"))
     with pytest.raises(UserError, match="run folder"):
@@ -126,7 +163,7 @@ def price_table(tmp_path: Path, body: str | None = None) -> Path:
 
 def test_generate_through_the_batch_api_records_costs(tmp_path: Path) -> None:
     with batch_server(error_mod=5) as (url, server):
-        config = batch_config(tmp_path, url)
+        config = batch_config(tmp_path, url, requests_per_batch=6)  # a batch per shard of six
         result = run_cli("generate", "--config", str(config), "--prices", str(price_table(tmp_path)))
     assert result.returncode == 0, result.stderr
     records = list(Dataset.open(tmp_path / "out").iter_records())

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli, scripted_config
 from fault_server import fault_server
-from synthloop.backends.base import Completion, Prompt, SamplingOptions
+from synthloop.backends.base import Backend, Completion, Prompt, SamplingOptions
 from synthloop.config import load_config
 from synthloop.generate.runner import generate
 from synthloop.generate.step import EMPTY_ANSWER, NO_STORY, GenerateStep, usable
@@ -55,8 +55,8 @@ def test_only_prompts_whose_every_attempt_was_empty_fail(tmp_path: Path) -> None
 def test_the_rule_lives_in_the_step_for_any_backend() -> None:
     """A plugin backend that answers None, "" or whitespace gets the same treatment as the built-in ones."""
 
-    class Blank:
-        name, model_name, options = "blank", "blank-1", SamplingOptions()
+    class Blank(Backend[SamplingOptions]):
+        name, model_name = "blank", "blank-1"
 
         def generate(self, prompts: list[Prompt], options: object = None) -> list[Completion]:
             return [
@@ -65,7 +65,9 @@ def test_the_rule_lives_in_the_step_for_any_backend() -> None:
             ]
 
     recipe = TinyStories(TinyStories.Options(), load_vocabulary(None), 0)
-    stories = GenerateStep(recipe, Blank(), max_attempts=3).generate_batch([recipe.render(i) for i in range(4)])  # type: ignore[arg-type]
+    stories = GenerateStep(recipe, Blank(SamplingOptions()), max_attempts=3).generate_batch(
+        [recipe.render(i) for i in range(4)]
+    )
     assert all(s.finish_reason == "error" and s.meta["error"] == EMPTY_ANSWER and s.attempts == 3 for s in stories)
     assert all(s.meta["tokens_out_total"] == 3 for s in stories)  # what the failed attempts cost is still counted
     assert usable(Completion("x", "stop", 1, 1, 0.0, "m")).text == "x"

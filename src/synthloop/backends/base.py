@@ -1,44 +1,27 @@
-"""The backend interface: a batch of prompts in, a batch of completions out.
+"""The backend interface: a batch of prompts in, a batch of completions out, and how the engine streams calls.
 
 Every completion carries token counts and timings, and a failure is a Completion with finish_reason "error" and
 the error text, never a missing row or a None: a batch of N prompts always returns N completions, in order.
 Options are pydantic models with extra="forbid", so a misspelt option is an error, not a silent default. A backend
 is a `Plugin` (synthloop/plugins.py): subclass `Backend[MyOptions]` and `self.options` is typed as MyOptions.
+
+The streaming engine (execute/engine.py) reaches a backend through its `transport()`: by default a
+`ThreadTransport` that runs `generate` on batches in a worker thread, which is all a local model or a plugin
+needs; a backend that does I/O streams single requests instead (backends/openai.py).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from synthloop.execute.transport import Completion, Outcome, Prompt, Retry, ThreadTransport, Transport
 from synthloop.plugins import Plugin
 
-
-@dataclass(slots=True)
-class Prompt:
-    id: str
-    messages: list[dict[str, str]]  # chat messages: [{"role": "system"|"user", "content": ...}]
-    seed: int
-
-
-@dataclass(slots=True)
-class Completion:
-    text: str
-    finish_reason: str  # "stop" | "length" | "error"
-    tokens_in: int
-    tokens_out: int
-    latency_s: float  # wall seconds for this completion (for a batch: the batch's time shared out)
-    model: str
-    error: str | None = None
-
-    @classmethod
-    def failed(cls, reason: str, model: str, latency_s: float = 0.0) -> Completion:
-        """The completion of a prompt that failed: no text, finish_reason "error", and the reason why."""
-        return cls("", "error", 0, 0, latency_s, model, error=reason)
+__all__ = ["Backend", "Completion", "Outcome", "Prompt", "Retry", "SamplingOptions", "ThreadTransport", "Transport"]
 
 
 class SamplingOptions(BaseModel):
@@ -67,6 +50,7 @@ SamplingOptionsT = TypeVar("SamplingOptionsT", bound=SamplingOptions)
 class Backend(Plugin[SamplingOptionsT], ABC):
     kind = "backend"
     Options: ClassVar[type[BaseModel]] = SamplingOptions
+    uses_batch_api: ClassVar[bool] = False  # requests go through a batch API: the price table's discount applies
 
     @property
     @abstractmethod
@@ -81,6 +65,13 @@ class Backend(Plugin[SamplingOptionsT], ABC):
     @abstractmethod
     def generate(self, prompts: list[Prompt]) -> list[Completion]:
         """One completion per prompt, in order; a prompt that failed gets `Completion.failed(reason, ...)`."""
+
+    def transport(self, batch_size: int) -> Transport:
+        """How the engine sends this backend calls: by default `generate` on up to `batch_size` prompts at a time,
+        one call at once, in a worker thread (a local model keeps its own batching)."""
+        transport = ThreadTransport(self.generate, batch_size)
+        transport.model_name = self.model_name
+        return transport
 
     def attach(self, folder: Path) -> None:
         """The run's output folder: a backend that must keep state across restarts (a submitted batch's id) keeps

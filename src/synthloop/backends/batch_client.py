@@ -1,5 +1,5 @@
 """A small client for the OpenAI batch protocol: upload a JSONL file, create a batch, retrieve, list, cancel, and
-download a file's content.
+download a file's content (verified against what the server says the file holds).
 
 Transient failures (429, 5xx, timeouts, dropped connections, a body that is not JSON) are retried with exponential
 backoff and jitter, honouring Retry-After; after `max_retries` the call raises UserError naming the request, so
@@ -105,9 +105,35 @@ class BatchClient:
             after = str(batches[-1].get("id"))
         return None
 
+    def file_bytes(self, file_id: str) -> int | None:
+        """GET /files/{id}: the size the server says the file has (None when it does not say)."""
+        try:
+            payload = self._call("GET", f"/files/{file_id}")
+        except UserError:  # a server without the File object (404): the download is checked by Content-Length
+            return None
+        size = payload.get("bytes")
+        return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
     def content(self, file_id: str) -> bytes:
-        """GET /files/{id}/content: the raw bytes (a JSONL file)."""
-        return self._request("GET", f"/files/{file_id}/content").content
+        """GET /files/{id}/content, checked against the response's Content-Length and the File object's `bytes`,
+        and downloaded again while short; a file that stays short raises UserError (the run stops; a rerun
+        downloads it again), so a cut download is never read as requests without results."""
+        expected = self.file_bytes(file_id)
+        got = declared = 0
+        for attempt in range(self.max_retries + 1):
+            response = self._request("GET", f"/files/{file_id}/content")
+            data, length = response.content, response.headers.get("content-length")
+            got, declared = len(data), int(length) if length and length.isdigit() else -1
+            cut = declared >= 0 and response.num_bytes_downloaded < declared
+            if not cut and (expected is None or got == expected):
+                return data
+            if attempt < self.max_retries:
+                self.sleep(self._delay(attempt, None))
+        raise UserError(
+            f"openai-batch: file {file_id} downloaded short {self.max_retries + 1} times ({got} bytes; Content-Length "
+            f"{declared}, the file object says {expected}); nothing was resubmitted: rerun the same command to "
+            "download it again"
+        )
 
     def _field(self, payload: dict[str, Any], name: str, what: str) -> Any:
         if name not in payload:

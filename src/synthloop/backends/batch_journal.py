@@ -4,7 +4,9 @@ One small JSON file per batch (`batches/<key>.json`: its custom_ids, round, inpu
 written atomically *before* each step that costs money or time (upload, create, wait), so a process killed at any
 point and rerun finds the batch again instead of submitting it twice. Results, once downloaded and parsed, go to
 `batches/<key>.results.json` before the batch is marked collected; they are dropped when the whole run is done.
-`parse_results` turns a batch's output and error files into one outcome per custom_id (pure, tested alone).
+`parse_results` turns a batch's output and error files into one outcome per custom_id (pure, tested alone). The
+journal is shared by the calls of several batches in flight at once: the backend holds its lock while it changes
+it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ class BatchJournal:
         self.states: dict[str, BatchState] = {}
         self.latest: dict[str, str] = {}  # custom_id -> key of the newest batch holding it
         self.rounds: dict[str, int] = {}  # custom_id -> how many batches held it
-        self.cache: dict[str, dict[str, dict[str, Any]]] = {}  # key -> outcomes, read once per backend call
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.json")):
                 if path.name.endswith(".results.json") or path.name.startswith("."):
@@ -76,12 +77,10 @@ class BatchJournal:
 
     def save_outcomes(self, key: str, outcomes: dict[str, dict[str, Any]]) -> None:
         atomic_write_text(self.folder / f"{key}.results.json", json.dumps(outcomes, sort_keys=True) + "\n")
-        self.cache[key] = outcomes
 
     def outcomes(self, key: str) -> dict[str, dict[str, Any]]:
-        if key not in self.cache:
-            self.cache[key] = json.loads((self.folder / f"{key}.results.json").read_text(encoding="utf-8"))
-        return self.cache[key]
+        loaded: dict[str, dict[str, Any]] = json.loads((self.folder / f"{key}.results.json").read_text("utf-8"))
+        return loaded
 
     def drop_outcomes(self) -> None:
         for path in self.folder.glob("*.results.json"):
@@ -130,6 +129,20 @@ def parse_results(
     for custom_id in wanted:
         outcomes.setdefault(custom_id, failure("no result for this request in the batch's output or error file"))
     return outcomes, notes
+
+
+def readable_ids(content: bytes | None, wanted: set[str]) -> set[str]:
+    """The wanted custom_ids that have a line that parses in a result file (what the batch's request_counts are
+    checked against before anything is resubmitted)."""
+    found: set[str] = set()
+    for line in (content or b"").splitlines():
+        try:
+            custom_id = json.loads(line)["custom_id"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if custom_id in wanted:
+            found.add(custom_id)
+    return found
 
 
 def outcome_of(item: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ same output) and refuses an output folder that holds another curation's data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,16 @@ from synthloop import __version__, plugins
 from synthloop.config import Config, validate_options
 from synthloop.curate.base import Filter, FilterContext
 from synthloop.curate.stats import compute_stats
-from synthloop.curate.step import KEPT, PREFILTERED, CurateStep
+from synthloop.curate.step import KEPT, CurateStep
 from synthloop.errors import UserError
-from synthloop.execute.local import Shard, run_shards
+from synthloop.execute.job import Job, Shard, executor_for
 from synthloop.records import NULL_TEXT, Record
 from synthloop.report.card import write_dataset_card
 from synthloop.store.atomic import atomic_write_json
-from synthloop.store.dataset import Dataset, read_shard, shard_name
+from synthloop.store.dataset import Dataset, read_shard
 from synthloop.vocab import load_vocabulary
 
 PARTS = ("data", "excluded")
-PREFILTER_PART = "work/prefiltered"  # the Ray executor's filter-stage output, one file per input shard
 
 
 @dataclass
@@ -111,44 +111,13 @@ def kept_or_excluded(record: Record) -> str:
     return "data" if record.meta.get("curation") == KEPT else "excluded"
 
 
-def filter_runner(cfg: Config, source_root: str, out_root: str) -> Callable[[Shard], None]:
-    """On a Ray actor: the per-story filters over one shard, verdicts kept in a prefiltered shard file."""
+def first_stage(cfg: Config, source_root: str, out_root: str) -> CurateStep:
+    """Where shards run in parallel (Ray): the per-story filters alone, each record's reasons kept in its meta for
+    the dedup stage that runs after them in this process."""
     source, out = Dataset.open(Path(source_root)), Dataset.open(Path(out_root))
     vocabulary = load_vocabulary(cfg.vocab.path or input_vocabulary_path(source))
     context = FilterContext(vocabulary, first_texts(source, 2000), source, out.root)
-    step = CurateStep(per_story_filters(cfg, context), cfg.curate.batch_size)
-
-    def run(shard: Shard) -> None:
-        records = step.curate_batch(shard.inputs)
-        for record in records:
-            record.meta[PREFILTERED] = [f for f in record.flags if f.split(".")[0] in cfg.curate.order]
-        out.write_shard(shard.index, records, PREFILTER_PART)
-
-    return run
-
-
-def prefilter_with_ray(cfg: Config, source: Dataset, out: Dataset) -> list[Shard]:
-    """Stage 1 of curation on Ray: shards without a prefiltered file (or a completion marker) get one."""
-    from functools import partial
-
-    from synthloop.execute.local import marker_path
-    from synthloop.execute.ray import map_shards_ray
-
-    shards = list(input_shards(source))
-    folder = out.part_dir(PREFILTER_PART)
-    todo = [s for s in shards if not (folder / shard_name(s.index)).exists() and not marker_path(out, s.index).exists()]
-    map_shards_ray(
-        todo,
-        partial(filter_runner, cfg, str(source.root), str(out.root)),
-        cfg.execute.workers,
-        cfg.execute.address,
-        on_done=lambda index: None,
-    )
-    prefiltered = []
-    for shard in shards:
-        path = folder / shard_name(shard.index)
-        prefiltered.append(Shard(shard.index, list(read_shard(path)) if path.exists() else shard.inputs))
-    return prefiltered
+    return CurateStep(per_story_filters(cfg, context), cfg.curate.batch_size, mark_reasons=True)
 
 
 def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
@@ -173,30 +142,26 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
     if digests:  # the files behind a filter (a rubric, a model): another one is another curation
         settings["filter_files"] = digests
     dataset = open_output(Path(out), source, settings)
-    on_ray = cfg.execute.executor == "ray"  # filters in parallel on Ray, then dedup here, in order
-    step = CurateStep([f for f in filters if f.stateful] if on_ray else filters, cfg.curate.batch_size)
+    step = CurateStep(filters, cfg.curate.batch_size)
+    dedup = CurateStep([f for f in filters if f.stateful], cfg.curate.batch_size)
 
     def on_records(records: list[Record], resumed: bool) -> None:
-        if resumed:
+        if resumed:  # the dedup stages (shared by both steps) learn what an earlier run kept
             step.remember(records)
 
-    shards: Iterable[Shard] = prefilter_with_ray(cfg, source, dataset) if on_ray else input_shards(source)
+    job = Job(
+        dataset,
+        input_shards(source),
+        step,
+        partition=kept_or_excluded,
+        parts=PARTS,
+        on_records=on_records,
+        split=(partial(first_stage, cfg, str(source.root), str(dataset.root)), dedup),
+    )
     try:
-        run_shards(
-            dataset,
-            shards,
-            step,
-            partition=kept_or_excluded,
-            parts=PARTS,
-            flush_every=cfg.curate.batch_size,
-            on_records=on_records,
-        )
+        executor_for(cfg.execute).run(job)
     finally:
         step.close()
-    if on_ray:
-        import shutil
-
-        shutil.rmtree(dataset.part_dir(PREFILTER_PART), ignore_errors=True)  # every shard is complete now
     stats = compute_stats(dataset, [f.name for f in filters])
     atomic_write_json(dataset.root / "stats.json", stats)
     dataset.manifest.update(

@@ -9,11 +9,12 @@ first story of a cluster is its representative, and a rerun decides exactly as t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from synthloop.batching import batched
 from synthloop.curate.base import Filter, Verdict
 from synthloop.curate.text import TextView
+from synthloop.execute.step import Step
 from synthloop.records import NULL_TEXT, Record
 
 KEPT, EXCLUDED = "kept", "excluded"
@@ -33,15 +34,18 @@ def reasons_of(filter_: Filter, verdict: Verdict) -> list[str]:
     return [f"{filter_.name}.{code}" for code in codes] or [f"{filter_.name}.rejected"]
 
 
-class CurateStep:
-    def __init__(self, filters: list[Filter], batch_size: int = 256) -> None:
+class CurateStep(Step):
+    def __init__(self, filters: list[Filter], batch_size: int = 256, mark_reasons: bool = False) -> None:
         self.filters = [f for f in filters if not f.stateful]
         self.dedup = [f for f in filters if f.stateful]
         self.batch_size = batch_size
+        # The first stage of a split run (Ray): keep each record's reasons in meta for the dedup stage after.
+        self.mark_reasons = mark_reasons
 
-    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
+    async def stream(self, records: Iterator[Record]) -> AsyncIterator[list[Record]]:
+        # Filters are CPU work (a judge's calls to its backend run their own engine, in a thread of their own).
         for batch in batched(records, self.batch_size):
-            yield from self.curate_batch(batch)
+            yield self.curate_batch(batch)
 
     def curate_batch(self, records: list[Record]) -> list[Record]:
         views = [TextView(r.text) for r in records]
@@ -70,6 +74,8 @@ class CurateStep:
         for record, why in zip(records, reasons, strict=True):
             record.flags = [f for f in record.flags if f not in why] + why
             record.meta["curation"] = EXCLUDED if why else KEPT
+            if self.mark_reasons:
+                record.meta[PREFILTERED] = why
         return records
 
     def remember(self, records: list[Record]) -> None:

@@ -1,4 +1,4 @@
-"""The generation step: prompt Records in, finished story Records out (the step contract).
+"""The generation step: prompt Records in, finished story Records out (the step contract), streamed.
 
 A story that misses one of its required words (in any inflection), is shorter than `min_words`, or fails is
 generated again with a new seed, up to `max_attempts`; the best attempt is kept (long enough, then fewest missing
@@ -10,16 +10,23 @@ An answer with no story is a failure, whatever the backend: empty or whitespace-
 with empty content), or text the recipe's parse cleans down to nothing. It is retried like a backend error and, if
 every attempt fails, the prompt goes to failed/ with its reason, never into data/ as done. This step is the one
 place that decides it, so every backend (and every plugin backend) gets the same rule.
+
+The step drives the streaming engine (execute/engine.py): it pulls prompts while the engine has room, and each
+answer is judged as it arrives: a story that needs another attempt goes back to the front of the queue at once,
+a finished one is yielded at once, so the executor journals it at once. With a price table, every call is priced
+and the budget checked before it is sent (what is in flight counts as spent); when the budget is reached no new
+call starts, the calls under way finish and are kept, and the step ends with BudgetReached.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 
 from synthloop.backends.base import Backend, Completion, Prompt
-from synthloop.cost import CostMeter
+from synthloop.cost import BudgetReached, CostMeter
+from synthloop.execute.engine import Engine
+from synthloop.execute.step import Step
 from synthloop.recipes.base import Recipe
 from synthloop.records import Record, stable_id
 from synthloop.vocab.inflection import missing_words
@@ -83,7 +90,7 @@ def usable(completion: Completion) -> Completion:
 def prompt_of(record: Record) -> Record:
     """The prompt Record a generated (here: failed) Record was made from, to generate it again: same id, prompt,
     words, features, seed and recipe meta; nothing of the earlier attempts."""
-    meta = {key: value for key, value in record.meta.items() if key not in GENERATED_META}
+    meta = {key: value for key, value in record.meta.items() if key not in GENERATED_META and key != "cost_usd"}
     return Record(
         id=record.id,
         recipe=record.recipe,
@@ -97,8 +104,9 @@ def prompt_of(record: Record) -> Record:
     )
 
 
-def quality(record: Record, min_words: int) -> tuple[int, int, int, int]:
-    """Larger is better: (not failed, long enough, -missing words, stopped naturally)."""
+def attempt_rank(record: Record, min_words: int) -> tuple[int, int, int, int]:
+    """How good an attempt is, larger is better: (not failed, long enough, -missing words, stopped naturally).
+    An attempt ranked below GOOD_ENOUGH is tried again while attempts are left."""
     failed = record.finish_reason == "error" or not record.text
     long_enough = len(record.text.split()) >= min_words
     return (
@@ -109,7 +117,28 @@ def quality(record: Record, min_words: int) -> tuple[int, int, int, int]:
     )
 
 
-class GenerateStep:
+GOOD_ENOUGH = (1, 1, 0, 0)
+
+
+@dataclass
+class Call:
+    """One backend call in the making: the prompts it answers (one, or a several-stories call's) and its attempt."""
+
+    key: str
+    members: list[Record]
+    attempt: int = 0
+    estimate: float = 0.0  # its priced estimate while in flight (USD)
+
+
+@dataclass
+class Progress:
+    """A prompt between its first call and its kept attempt."""
+
+    best: Record | None = None
+    spent: Spent = field(default_factory=Spent)
+
+
+class GenerateStep(Step):
     def __init__(
         self,
         recipe: Recipe,
@@ -126,74 +155,112 @@ class GenerateStep:
         self.recipe = recipe
         self.backend = backend
         self.max_attempts = max_attempts
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # prompts per call for a batching backend (a local model)
+        self.in_flight_usd = 0.0
 
-    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
-        batch: list[Record] = []
-        for record in records:  # batches of about batch_size prompts that never split a call's stories
-            if len(batch) >= self.batch_size and self.recipe.call_key(record) != self.recipe.call_key(batch[-1]):
-                yield from self.generate_batch(batch)
-                batch = []
-            batch.append(record)
-        if batch:
-            yield from self.generate_batch(batch)
+    async def stream(self, records: Iterator[Record]) -> AsyncIterator[list[Record]]:
+        transport = self.backend.transport(self.batch_size)
+        async with transport:
+            engine = Engine(transport)
+            try:
+                async for finished in self.drive(engine, records):
+                    yield finished
+            finally:
+                await engine.close()
+
+    async def drive(self, engine: Engine, records: Iterator[Record]) -> AsyncIterator[list[Record]]:
+        progress: dict[str, Progress] = {}
+        group: list[Record] = []  # the members of the next call, still being read
+        stopped: BudgetReached | None = None
+        exhausted = False
+        while True:
+            while not exhausted and stopped is None and engine.room() > 0:
+                record = next(records, None)
+                if record is None or (group and self.recipe.call_key(record) != self.recipe.call_key(group[-1])):
+                    stopped = (
+                        self.submit(engine, Call(self.recipe.call_key(group[0]), group), progress) if group else None
+                    )
+                    group = []
+                exhausted = record is None
+                if record is not None:
+                    group.append(record)
+            engine.launch(flush=exhausted or stopped is not None)
+            if not engine.busy:
+                break
+            finished: list[Record] = []
+            for call, completion in await engine.wait():
+                retry = self.settle(call, completion, progress, finished)
+                if retry is not None and stopped is None:
+                    stopped = self.submit(engine, retry, progress, first=True)
+            if finished:
+                yield finished
+        if stopped is not None:
+            raise stopped
+
+    def submit(
+        self, engine: Engine, call: Call, progress: dict[str, Progress], first: bool = False
+    ) -> BudgetReached | None:
+        """Send a call (priced first, against the budget); the budget's stop, if this call would pass it."""
+        prompt = Prompt(
+            call.key, self.recipe.messages(call.members[0]), call_seed(call.members[0], call.key, call.attempt)
+        )
+        if self.meter is not None:
+            chars = sum(len(m["content"]) for m in prompt.messages)
+            try:
+                self.meter.check([chars], pending=self.in_flight_usd)
+            except BudgetReached as reached:
+                for member in call.members:  # not finished: a rerun with a larger budget makes it again
+                    progress.pop(member.id, None)
+                return reached
+            call.estimate = self.meter.estimate([chars])
+            self.in_flight_usd += call.estimate
+        for member in call.members:
+            progress.setdefault(member.id, Progress())
+        engine.submit(prompt, call, first=first)
+        return None
+
+    def settle(
+        self, call: Call, answer: Completion, progress: dict[str, Progress], finished: list[Record]
+    ) -> Call | None:
+        """Judge one answer for each prompt it serves: kept prompts go to `finished`; the call for the rest."""
+        completion = usable(answer)
+        if self.meter is not None:
+            self.in_flight_usd -= call.estimate
+            self.meter.observe(answer.tokens_in, answer.tokens_out)
+        again = []
+        seed = call_seed(call.members[0], call.key, call.attempt)
+        for share, prompt in enumerate(call.members):  # a call's tokens and time are shared by its stories
+            state = progress[prompt.id]
+            story = self.finish(prompt, completion, call.attempt, seed)
+            n = len(call.members)
+            state.spent.add(split(answer.tokens_in, n, share), split(answer.tokens_out, n, share), answer.latency_s / n)
+            if state.best is None or attempt_rank(story, self.min_words) > attempt_rank(state.best, self.min_words):
+                state.best = story
+            if attempt_rank(state.best, self.min_words) < GOOD_ENOUGH and call.attempt + 1 < self.max_attempts:
+                again.append(prompt)
+            else:
+                finished.append(self.kept(state))
+                del progress[prompt.id]
+        return Call(call.key, again, call.attempt + 1) if again else None
+
+    def kept(self, state: Progress) -> Record:
+        story, total = state.best, state.spent
+        assert story is not None
+        story.attempts = total.attempts
+        story.meta.update(
+            tokens_in_total=total.tokens_in, tokens_out_total=total.tokens_out, latency_s_total=total.seconds
+        )
+        if self.meter is not None:
+            story.meta["cost_usd"] = self.meter.cost(total.tokens_in, total.tokens_out)
+        return story
 
     def generate_batch(self, prompts: list[Record]) -> list[Record]:
-        best: dict[str, Record] = {}
-        spent = {r.id: Spent() for r in prompts}  # every attempt's, not only the kept one's
-        pending = prompts
-        for attempt in range(self.max_attempts):
-            groups = self.group(pending)
-            calls = [
-                Prompt(key, self.recipe.messages(members[0]), call_seed(members[0], key, attempt))
-                for key, members in groups.items()
-            ]
-            if self.meter is not None:
-                self.meter.check([sum(len(m["content"]) for m in call.messages) for call in calls])
-            completions = self.backend.generate(calls)
-            if len(completions) != len(calls):
-                raise RuntimeError(f"backend {self.backend.name} returned {len(completions)} for {len(calls)} prompts")
-            retry = []
-            for call, answer in zip(calls, completions, strict=True):
-                completion = usable(answer)
-                if self.meter is not None:
-                    self.meter.observe(answer.tokens_in, answer.tokens_out)
-                members = groups[call.id]
-                for share, prompt in enumerate(members):  # a call's tokens and time are shared by its stories
-                    story = self.finish(prompt, completion, attempt, call.seed)
-                    spent[prompt.id].add(
-                        split(answer.tokens_in, len(members), share),
-                        split(answer.tokens_out, len(members), share),
-                        answer.latency_s / len(members),
-                    )
-                    previous = best.get(prompt.id)
-                    if previous is None or quality(story, self.min_words) > quality(previous, self.min_words):
-                        best[prompt.id] = story
-                    if quality(best[prompt.id], self.min_words) < (1, 1, 0, 0):
-                        retry.append(prompt)
-            pending = retry
-            if not pending:
-                break
-        for story in best.values():
-            total = spent[story.id]
-            story.attempts = total.attempts
-            story.meta.update(
-                tokens_in_total=total.tokens_in, tokens_out_total=total.tokens_out, latency_s_total=total.seconds
-            )
-            if self.meter is not None:
-                story.meta["cost_usd"] = self.meter.cost(total.tokens_in, total.tokens_out)
-        return [best[r.id] for r in prompts]
-
-    def group(self, pending: list[Record]) -> dict[str, list[Record]]:
-        """The prompts of one backend call: one each, or the stories a several-stories-per-call recipe asks
-        for together (same `call_key`); a resumed group asks again for the stories it still lacks."""
-        groups: dict[str, list[Record]] = {}
-        for record in pending:
-            groups.setdefault(self.recipe.call_key(record), []).append(record)
-        return groups
+        """Every prompt's kept story, in prompt order (for callers outside an executor)."""
+        by_id = {record.id: record for record in self.run(prompts)}
+        return [by_id[prompt.id] for prompt in prompts]
 
     def finish(self, prompt: Record, completion: Completion, attempt: int, seed: int) -> Record:
-        story = copy.deepcopy(prompt)
+        story = prompt.copy()
         story.backend = self.backend.name
         story.generation = self.generation
         story.model = completion.model or self.backend.model_name
@@ -206,7 +273,7 @@ class GenerateStep:
         if completion.finish_reason == "error":
             flag = "generate.empty" if completion.error == EMPTY_ANSWER else "backend.error"
             return failed(story, flag, completion.error or "unknown error")
-        parsed = self.recipe.parse(copy.deepcopy(story), completion.text, completion.finish_reason)
+        parsed = self.recipe.parse(story.copy(), completion.text, completion.finish_reason)
         if not parsed.text.strip():
             story.meta["raw"] = completion.text
             story.flags += [flag for flag in parsed.flags if flag not in story.flags]  # why parsing left nothing

@@ -44,6 +44,7 @@ RecipeOptionsT = TypeVar("RecipeOptionsT", bound=RecipeOptions)
 class Recipe(Plugin[RecipeOptionsT], ABC):
     kind = "recipe"
     Options: ClassVar[type[BaseModel]] = RecipeOptions
+    stories_per_call: int = 1  # stories one backend call asks for (they share a `call_key`)
 
     def __init__(self, options: RecipeOptionsT, vocabulary: Vocabulary, seed: int) -> None:
         super().__init__(options)
