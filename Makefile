@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-setup clean
 
 setup: $(STAMP)
 
@@ -25,5 +25,11 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/generate_throughput.py
 
+# The peers benchmarks/serving_throughput.py compares with (Curator, distilabel: the `bench` extra), in an environment
+# of their own: their pins conflict with synthloop's.
+bench-setup: setup
+	test -x .venv-bench/bin/python || python3 -m venv .venv-bench
+	.venv-bench/bin/python -m pip install -q -e ".[bench]"
+
 clean:
-	rm -rf $(VENV) data report runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench data report runs .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,10 @@ way OpenAI does: `--rpm` / `--tpm` token buckets refilled continuously (burst: o
 `x-ratelimit-*` headers on every answer when `--headers` is given. `--fail-429` answers every request 429.
 
 GET /stats returns what a benchmark reports against: requests served, 429s sent, the sum and list of service
-latencies (seconds in a slot, queueing excluded), the most requests in flight, and the first arrival and last
-answer (monotonic seconds). POST /reset clears them. Run as a script it prints its URL on stdout and serves until
+latencies (seconds in a slot, queueing excluded, in the order requests got a slot), the most requests in flight,
+and the first arrival and last answer (monotonic seconds); with ?seeds=1 also the seed of every request asked
+and answered. A request without messages (a client's start-up probe)
+is answered 400 and not counted. POST /reset clears them. Run as a script it prints its URL on stdout and serves until
 killed; `serve()` runs it in a thread for tests.
 """
 
@@ -91,9 +93,11 @@ class Stats:
     max_in_flight: int = 0
     first: float | None = None
     last: float | None = None
+    asked: list[int] = field(default_factory=list)  # the seed of every request, as it arrived
+    answered: list[int] = field(default_factory=list)  # ... of every story sent back
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, seeds: bool = True) -> dict[str, Any]:
+        return ({"asked": self.asked, "answered": self.answered} if seeds else {}) | {
             "served": self.served,
             "throttled": self.throttled,
             "latency_sum": sum(self.latencies),
@@ -147,12 +151,14 @@ class Simulator:
 
     async def chat(self, request: web.Request) -> web.Response:
         now = time.monotonic()
-        self.stats.first = self.stats.first or now
         try:
             body = json.loads(await request.read())
             messages, seed = body["messages"], int(body.get("seed", 0))
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": {"message": "expected a chat request"}}, status=400)
+            assert messages and isinstance(messages, list)  # a client's probe with no messages is not counted
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return web.json_response({"error": {"message": "expected a chat request with messages"}}, status=400)
+        self.stats.first = self.stats.first or now
+        self.stats.asked.append(seed)
         refused = self.throttle(body)
         if refused is not None:
             return refused
@@ -160,10 +166,10 @@ class Simulator:
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
             seconds = self.latency()
+            self.stats.latencies.append(seconds)  # in the order requests got a slot
             if seconds:
                 await asyncio.sleep(seconds)
             self.stats.in_flight -= 1
-        self.stats.latencies.append(seconds)
         text = story(seed, words_in(Prompt(str(seed), messages, seed)))
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
         payload = {
@@ -179,6 +185,7 @@ class Simulator:
             },
         }
         self.stats.served += 1
+        self.stats.answered.append(seed)
         self.stats.last = time.monotonic()
         return web.json_response(payload, headers=self.limit_headers())
 
@@ -186,7 +193,7 @@ class Simulator:
         return web.json_response({"object": "list", "data": [{"id": "sim", "object": "model"}]})
 
     async def get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stats.as_dict())
+        return web.json_response(self.stats.as_dict(seeds=request.query.get("seeds") == "1"))
 
     async def reset(self, request: web.Request) -> web.Response:
         self.stats = Stats()

@@ -80,3 +80,22 @@ def test_commands_without_config_read_the_shipped_one() -> None:
     )
     assert other.backend.name == "embedded" and other.backend.options == {"temperature": 0.5}
     assert other.recipe == main.recipe
+
+
+def test_switching_a_plugin_on_the_command_line_starts_it_from_its_own_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config written for one backend, another named with --set: the file's options stay with the old plugin
+    (one line says which), the new one gets its defaults plus what --set gives it, and it validates."""
+    from synthloop.backends.openai import OpenAIOptions
+    from synthloop.config import validate_options
+
+    path = tmp_path / "mine.toml"
+    path.write_text('[backend]\nname = "ctranslate2"\n[backend.options]\nadapter = "tinystories"\ntemperature = 0.3\n')
+    cfg = load_config(path, ["backend.name=openai", "backend.options.model=m", "recipe.name=tinystories"])
+    assert cfg.backend.name == "openai" and cfg.backend.options == {"model": "m"}
+    note = capsys.readouterr().err
+    assert note.count("\n") == 1 and "adapter, temperature" in note and "--set backend.options.KEY=VALUE" in note
+    assert validate_options(OpenAIOptions, cfg.backend.options, "backend.options").temperature == 0.7
+    same = load_config(path, ["backend.name=ctranslate2", "backend.options.temperature=0.5"])
+    assert same.backend.options == {"adapter": "tinystories", "temperature": 0.5}  # the same plugin keeps its own

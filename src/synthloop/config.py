@@ -7,6 +7,7 @@ recipe options are validated by the chosen plugin's own Options model when the r
 from __future__ import annotations
 
 import importlib.resources
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +46,9 @@ class PluginConfig(Section):
 
 class GenerateConfig(Section):
     shard_size: int = Field(100, ge=1, le=1_000_000)  # prompts per Parquet shard (the unit of completion)
-    batch_size: int = Field(8, ge=1, le=4096)  # prompts per backend call (the unit of journaling)
+    # Prompts per call for a backend that batches (a local model), and records per journal fsync; never a barrier:
+    # a server backend streams single requests, and finished stories are journaled as they arrive.
+    batch_size: int = Field(8, ge=1, le=4096)
     max_attempts: int = Field(2, ge=1, le=20)  # regenerate a story that misses a required word, up to this many
     min_words: int = Field(50, ge=0)  # ...or that is shorter than this many words
     # A rerun sends the prompts that failed in earlier runs again (only those, with the same ids): --no-retry-failed
@@ -151,8 +154,9 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
             raise UserError(f"{path}: malformed TOML ({error})") from error
         except (OSError, UnicodeDecodeError) as error:
             raise UserError(f"{path}: cannot read ({error})") from error
-    for text in overrides or []:
-        keys, value = parse_override(text)
+    parsed = [parse_override(text) for text in overrides or []]
+    switch_plugins(data, parsed, source)
+    for text, (keys, value) in zip(overrides or [], parsed, strict=True):
         target = data
         for key in keys[:-1]:
             child = target.setdefault(key, {})
@@ -164,6 +168,25 @@ def load_config(path: Path | str | None = None, overrides: list[str] | None = No
         return Config.model_validate(data)
     except ValidationError as error:
         raise UserError(format_validation_error(source, error)) from error
+
+
+def switch_plugins(data: dict[str, Any], overrides: list[tuple[list[str], Any]], source: str) -> None:
+    """`--set backend.name=X` (or recipe.name) naming another plugin than the file's: the file's options belong to
+    the old plugin, so the new one starts from its own defaults plus the options given for it on the command line
+    (as a config file naming it would). Says so in one line on stderr when a user's options are left behind."""
+    for plugin in ("backend", "recipe"):
+        names = [value for keys, value in overrides if keys == [plugin, "name"]]
+        table = data.get(plugin)
+        if not names or not isinstance(table, dict) or table.get("name", names[-1]) == names[-1]:
+            continue
+        options = table.pop("options", None)
+        if options and source != str(shipped_config()):  # the shipped options were nobody's choice: no note
+            left = ", ".join(sorted(options))
+            print(
+                f"note: {plugin}.name={names[-1]} replaces {table.get('name')!r} of {source}; its {plugin}.options "
+                f"({left}) are left out: give {names[-1]}'s with --set {plugin}.options.KEY=VALUE",
+                file=sys.stderr,
+            )
 
 
 def validate_options(options_model: type[BaseModel], options: dict[str, Any], where: str) -> Any:

@@ -56,7 +56,7 @@ class Record:
         )
 
     def to_row(self) -> dict[str, Any]:
-        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        row = {name: getattr(self, name) for name in FIELD_NAMES}
         row["words"] = [{"role": k, "word": v} for k, v in self.words.items()]
         row["scores"] = [{"name": k, "value": float(v)} for k, v in self.scores.items()]
         row["params"] = json.dumps(self.params, sort_keys=True)

@@ -9,8 +9,10 @@ until `x-ratelimit-reset-*`; a header that does not parse is reported once and i
 
 Without a configured limit the client adapts (AIMD, as TCP does, because it needs no model of the server and is
 stable with many clients sharing one): a 429 caps the request rate at 90 % of the rate the server was seen to
-accept over the last seconds, and the cap grows by 2 % per second while the server keeps up (a cap that stops
-binding is dropped); a 503, a timeout, or a median latency over 2.5x the best seen (twice in a row, so a
+accept over the last seconds (or, before that is measurable, at half the rate it sent; only a 429 for a request
+sent after the last decrease counts, so a burst of them is one signal), and while requests wait for the cap and no
+429 comes it grows 2 % a second, doubling every 5 s (a cap that stops binding is dropped); a 503, a timeout, a
+median latency over 2.5x the best seen (twice in a row, so a
 heavy-tailed server does not trip it) halves the concurrency window, which then grows by one per window of
 successes back to `concurrency`. Rate and window are separate because a rate limit is not cured by fewer
 connections, and an overloaded server is not cured by a slower trickle of them.
@@ -26,7 +28,10 @@ from collections.abc import Callable, Mapping
 
 DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 DECREASE_RATE = 0.9  # the rate cap after a 429, as a share of the accepted rate
-GROW_RATE = 0.02  # per second without a 429
+GROW_RATE = 0.02  # per second without a 429, doubling every 5 s without one
+MAX_GROW_RATE = 0.5
+MIN_SUCCESSES = 5  # answers before a rate is measured
+MIN_RATE = 0.1  # requests per second: the lowest cap
 LATENCY_SAMPLES = 64  # completions per latency check
 LATENCY_RISE = 2.5  # median over the best median seen: the server is queueing
 
@@ -87,6 +92,8 @@ class Limits:
         self.current = float(concurrency)  # the adaptive window
         self.rate_cap: Bucket | None = None  # learned from 429s
         self.successes: deque[float] = deque()  # times of recent successes (the accepted rate)
+        self.started: float | None = None  # the first request
+        self.sends: deque[float] = deque()  # times of recent requests (the send rate)
         self.last_decrease = 0.0
         self.last_grow = time.monotonic()
         self.latencies: list[float] = []
@@ -101,6 +108,11 @@ class Limits:
     def reserve(self, tokens: int) -> float:
         """Book one request of about `tokens` tokens; the seconds to wait before sending it."""
         now = time.monotonic()
+        self.started = self.started or now
+        if self.adaptive:
+            self.sends.append(now)
+            while self.sends[0] < now - 10.0:
+                self.sends.popleft()
         waits = [0.0]
         for bucket, amount in ((self.requests, 1.0), (self.rate_cap, 1.0), (self.tokens, float(tokens))):
             if bucket is not None:
@@ -129,12 +141,18 @@ class Limits:
             self.check_latency(now)
 
     def grow_rate(self, now: float) -> None:
-        assert self.rate_cap is not None
-        accepted = len(self.successes) / 10.0
-        if accepted < 0.5 * self.rate_cap.rate and now - self.last_decrease > 30.0:
-            self.rate_cap = None  # the cap no longer binds: the server's limit is elsewhere
+        """While requests wait for the cap and no 429 comes, raise it: 2 % a second, doubling every 5 s without a
+        429 (so an estimate made too low recovers in seconds, and a right one is probed gently)."""
+        cap = self.rate_cap
+        assert cap is not None
+        quiet = now - self.last_decrease
+        if cap.free_at <= now:  # nothing waits for the cap: demand is below it
+            if quiet > 30.0:
+                self.rate_cap = None  # the cap no longer binds: the server's limit is elsewhere
+            self.last_grow = now
             return
-        self.rate_cap.set(self.rate_cap.per_minute * (1 + GROW_RATE) ** (now - self.last_grow))
+        growth = min(MAX_GROW_RATE, GROW_RATE * 2 ** int(quiet / 5.0))
+        cap.set(cap.per_minute * (1 + growth) ** (now - self.last_grow))
         self.last_grow = now
 
     def check_latency(self, now: float) -> None:
@@ -149,21 +167,35 @@ class Limits:
             self.high_checks = 0
         self.best_median = min(self.best_median, median)
 
-    def throttle(self, headers: Mapping[str, str]) -> None:
-        """A 429: pace requests under what the server accepted."""
+    def throttle(self, headers: Mapping[str, str], sent_at: float) -> None:
+        """A 429 for a request sent at `sent_at`: pace requests under what the server accepts. As TCP reacts once
+        per loss of a packet sent after its last decrease, a 429 for a request sent before the last decrease says
+        nothing new and changes nothing."""
         now = time.monotonic()
         self.throttled += 1
         self.read_headers(headers, now)
-        if not self.adaptive or now - self.last_decrease < 1.0:
+        if not self.adaptive or sent_at < self.last_decrease:
             return
         self.last_decrease = self.last_grow = now
-        span = min(10.0, now - self.successes[0]) if self.successes else 0.0
-        accepted = len(self.successes) / span if span > 0.5 else 0.0
-        if accepted > 0:
-            capped = min(accepted, self.rate_cap.rate if self.rate_cap else accepted)
-            self.rate_cap = Bucket(60.0 * DECREASE_RATE * capped)
+        accepted = self.accepted_rate(now)  # what the server let through; before it is measurable, half what
+        target = DECREASE_RATE * accepted if accepted else 0.5 * self.send_rate(now)  # was sent is the guess
+        if self.rate_cap is None:
+            self.rate_cap = Bucket(60.0 * max(target, MIN_RATE))
+            self.rate_cap.free_at = now + self.rate_cap.burst  # paced from now on, no burst first
         else:
-            self.shrink(now, force=True)  # nothing accepted yet: fewer at once
+            self.rate_cap.set(60.0 * max(MIN_RATE, min(target, self.rate_cap.rate)))
+
+    def accepted_rate(self, now: float) -> float | None:
+        """Successes per second over the last 10 s; None before a second and MIN_SUCCESSES successes have been
+        seen (a start-up burst is not a rate)."""
+        span = min(10.0, now - (self.started or now))
+        count = sum(1 for t in self.successes if t >= now - span)
+        return count / span if span >= 1.0 and count >= MIN_SUCCESSES else None
+
+    def send_rate(self, now: float) -> float:
+        """Requests booked per second over the last 10 s (at least over one second)."""
+        span = max(1.0, min(10.0, now - (self.started or now)))
+        return sum(1 for t in self.sends if t >= now - span) / span
 
     def overload(self) -> None:
         """A 503 or a timeout: fewer requests at once."""

@@ -200,7 +200,7 @@ class ChatTransport(Transport):
         wait = self.limits.reserve(estimate)
         if wait > 0:
             await asyncio.sleep(wait)
-        started = time.perf_counter()
+        started, sent_at = time.perf_counter(), time.monotonic()
         try:
             async with self.session.post(self.urls[prompt.seed % len(self.urls)], data=data) as response:
                 raw, status, headers = await response.read(), response.status, response.headers
@@ -212,7 +212,7 @@ class ChatTransport(Transport):
         latency = time.perf_counter() - started
         if status in RETRYABLE_STATUS:
             if status == 429:
-                self.limits.throttle(headers)
+                self.limits.throttle(headers, sent_at)
             elif status in OVERLOAD_STATUS:
                 self.limits.overload()
             return Retry(f"HTTP {status}", retry_after(headers))

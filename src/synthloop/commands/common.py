@@ -97,11 +97,7 @@ def load(args: argparse.Namespace) -> Config:
         overrides.append(f"cost.max_usd={args.max_cost!r}")
     if args.config is not None or not getattr(args, "shipped_default", True):
         return load_config(args.config, overrides)
-    # The shipped options belong to the shipped plugins: `--set backend.name=embedded` starts embedded from its own
-    # defaults (the ctranslate2 `adapter` would be refused), as a config file naming another backend would.
-    named = {text.split("=", 1)[0].strip() for text in overrides}
-    resets = [f"{plugin}.options={{}}" for plugin in ("backend", "recipe") if f"{plugin}.name" in named]
-    return load_config(shipped_config(), resets + overrides)
+    return load_config(shipped_config(), overrides)
 
 
 @contextlib.contextmanager

@@ -157,6 +157,7 @@ def curate(cfg: Config, source_path: Path, out: Path) -> CurateResult:
         parts=PARTS,
         on_records=on_records,
         split=(partial(first_stage, cfg, str(source.root), str(dataset.root)), dedup),
+        sync_every=cfg.curate.batch_size,
     )
     try:
         executor_for(cfg.execute).run(job)

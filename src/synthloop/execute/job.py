@@ -52,6 +52,8 @@ class Job:
     split: tuple[Callable[[], Step], Step] | None = None
     # A recipe that renders shard k from shard k-1's stories: each shard finishes before the next is read.
     one_shard_at_a_time: bool = False
+    # Journals are fsynced after this many committed records (or a second), not after every group.
+    sync_every: int = 256
 
 
 class Executor(ABC):

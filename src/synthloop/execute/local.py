@@ -30,12 +30,15 @@ async def run_job(job: Job, step: Step, shards: Iterable[Shard] | None = None) -
     book = ShardBook(job)
     source = job.shards if shards is None else shards
     passes: Iterable[Iterable[Shard]] = ((s,) for s in source) if job.one_shard_at_a_time else (source,)
-    for group in passes:
-        if book.stop is not None:
-            break
-        async for finished in step.stream(inputs(book, group)):
-            book.commit(finished)
-        book.check_complete()
+    try:
+        for group in passes:
+            if book.stop is not None:
+                break
+            async for finished in step.stream(inputs(book, group)):
+                book.commit(finished)
+            book.check_complete()
+    finally:
+        book.sync()  # what is journaled reaches the disk, however the run ends
     if book.stop is not None:
         raise book.stop
     return book.finished

@@ -7,14 +7,18 @@ size, so only size-matched figures are comparable):
   tail coverage ratio    window tail coverage / reference tail coverage (lost tails; bound: min_tail_coverage_ratio)
   JS divergence          unigram Jensen–Shannon divergence from the reference (drift; bound: max_js_divergence)
 A check outside a bound warns, or with action "stop" ends generation after the stories already saved (a rerun
-resumes; relax the bounds or set action "warn" to go on). Every check is kept in `<dataset>/guard.json`, which
-the report shows.
+resumes; relax the bounds or set action "warn" to go on). `<dataset>/guard.json` holds the summary and the
+latest checks (what the report shows); every check is appended to `<dataset>/guard-checks.jsonl`.
+
+The window's word and n-gram counts are kept up to date as stories come and go (metrics/collapse.WindowCounts), so
+a story costs one pass whatever `check_every` is, and memory does not grow with the run.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -22,11 +26,14 @@ from typing import Any
 
 from synthloop.config import GuardConfig
 from synthloop.errors import UserError
-from synthloop.metrics.collapse import Reference, indicators
+from synthloop.metrics.collapse import Reference, WindowCounts, indicators
 from synthloop.records import Record
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
+from synthloop.vocab.inflection import word_tokens
 
 GUARD_FILE = "guard.json"
+CHECKS_FILE = "guard-checks.jsonl"
+LATEST = 10  # checks kept in guard.json (and in memory)
 
 
 class CollapseGuard:
@@ -44,10 +51,13 @@ class CollapseGuard:
             )
         self.reference = Reference.from_texts(self.texts)
         self.baselines: dict[int, dict[str, Any]] = {}
-        self.window: deque[str] = deque(maxlen=cfg.window)
+        self.window: deque[list[str]] = deque()  # the newest stories' word tokens
+        self.counts = WindowCounts()
         self.seen = 0
         self.since_check = 0
-        self.checks: list[dict[str, Any]] = []
+        self.checks: deque[dict[str, Any]] = deque(maxlen=LATEST)
+        self.tally = {"checks": 0, "failed_checks": 0}
+        self.saved_at = float("-inf")
 
     def baseline(self, size: int) -> dict[str, Any]:
         if size not in self.baselines:
@@ -58,7 +68,11 @@ class CollapseGuard:
     def observe(self, records: list[Record]) -> None:
         for record in records:
             if record.text and record.finish_reason != "error":
-                self.window.append(record.text)
+                tokens = word_tokens(record.text)
+                self.window.append(tokens)
+                self.counts.add(tokens)
+                if len(self.window) > self.cfg.window:
+                    self.counts.remove(self.window.popleft())
                 self.seen += 1
                 self.since_check += 1
         if self.seen >= self.cfg.min_stories and self.since_check >= self.cfg.check_every:
@@ -66,8 +80,8 @@ class CollapseGuard:
 
     def check(self) -> dict[str, Any]:
         self.since_check = 0
-        texts = list(self.window)
-        ours, theirs = indicators(texts, self.reference), self.baseline(len(texts))
+        size = len(self.window)
+        ours, theirs = self.counts.indicators(self.reference), self.baseline(size)
         figures = {
             "distinct_2_ratio": ours["distinct_2"] / theirs["distinct_2"] if theirs["distinct_2"] else 0.0,
             "tail_coverage_ratio": ours["tail_coverage"] / theirs["tail_coverage"] if theirs["tail_coverage"] else 0.0,
@@ -86,7 +100,7 @@ class CollapseGuard:
         ]
         check = {
             "stories": self.seen,
-            "size": len(texts),
+            "size": size,
             "verdict": "fail" if violations else "pass",
             "violations": violations,
             **figures,
@@ -94,7 +108,9 @@ class CollapseGuard:
             "reference_same_size": theirs,
         }
         self.checks.append(check)
-        self.save()
+        self.tally["checks"] += 1
+        self.tally["failed_checks"] += bool(violations)
+        self.save(check, now=bool(violations) and cfg.action == "stop")
         if violations:
             message = f"collapse guard after {self.seen} stories: " + "; ".join(violations)
             if cfg.action == "stop":
@@ -109,31 +125,35 @@ class CollapseGuard:
         """A last check over whatever came after the previous one; the overall verdict."""
         if self.seen >= self.cfg.min_stories and (self.since_check or not self.checks):
             self.check()
-        return summary(self.checks, self.cfg)
+        if self.checks:
+            self.save(now=True)
+        return self.summary()
 
-    def save(self) -> None:
-        record = {
-            "config": self.cfg.model_dump(mode="json"),
-            "checks": self.checks,
-            "summary": summary(self.checks, self.cfg),
+    def summary(self) -> dict[str, Any] | None:
+        if not self.checks:
+            return None
+        last = self.checks[-1]
+        return {
+            "verdict": "fail" if self.tally["failed_checks"] else "pass",
+            **self.tally,
+            "last": {
+                k: last[k]
+                for k in ("stories", "distinct_2_ratio", "tail_coverage_ratio", "js_divergence", "violations")
+            },
+            "action": self.cfg.action,
         }
-        atomic_write_text(self.folder / GUARD_FILE, json.dumps(record, indent=1) + "\n")
 
-
-def summary(checks: list[dict[str, Any]], cfg: GuardConfig) -> dict[str, Any] | None:
-    if not checks:
-        return None
-    failed = [c for c in checks if c["verdict"] == "fail"]
-    return {
-        "verdict": "fail" if failed else "pass",
-        "checks": len(checks),
-        "failed_checks": len(failed),
-        "last": {
-            k: checks[-1][k]
-            for k in ("stories", "distinct_2_ratio", "tail_coverage_ratio", "js_divergence", "violations")
-        },
-        "action": cfg.action,
-    }
+    def save(self, check: dict[str, Any] | None = None, now: bool = False) -> None:
+        """Append the check to the history; rewrite guard.json at most once a second (and when asked: a failed
+        check that stops the run, the run's end)."""
+        if check is not None:
+            with open(self.folder / CHECKS_FILE, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(check, sort_keys=True) + "\n")
+        if not now and time.monotonic() - self.saved_at < 1.0:
+            return
+        self.saved_at = time.monotonic()
+        record = {"config": self.cfg.model_dump(mode="json"), "checks": list(self.checks), "summary": self.summary()}
+        atomic_write_json(self.folder / GUARD_FILE, record, indent=1, sort_keys=False)
 
 
 def read_guard(folder: Path) -> dict[str, Any] | None:

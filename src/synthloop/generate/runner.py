@@ -92,14 +92,14 @@ def shard_feedback(cfg: Config, recipe: Recipe, dataset: Dataset) -> Callable[[i
 
 
 def check_grouping(cfg: Config, recipe: Recipe) -> None:
-    """A recipe that asks for k stories per call needs shards and batches made of whole calls."""
+    """A recipe that asks for k stories per call needs shards made of whole calls (the engine groups a call's
+    stories itself, so batches need not be)."""
     k = recipe.stories_per_call
-    for name in ("shard_size", "batch_size"):
-        if getattr(cfg.generate, name) % k:
-            raise UserError(
-                f"generate.{name} = {getattr(cfg.generate, name)}: must be a multiple of "
-                f"recipe.options.stories_per_call = {k}"
-            )
+    if cfg.generate.shard_size % k:
+        raise UserError(
+            f"generate.shard_size = {cfg.generate.shard_size}: must be a multiple of "
+            f"recipe.options.stories_per_call = {k}"
+        )
 
 
 def make_step(cfg: Config, recipe: Recipe, backend: Backend) -> GenerateStep:
@@ -180,6 +180,7 @@ def generate(cfg: Config) -> GenerateResult:
         count,
         make_step=partial(build_step, cfg),
         one_shard_at_a_time=adaptive,
+        sync_every=cfg.generate.batch_size,
     )
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:

@@ -57,7 +57,7 @@ def find_guard(dataset: Dataset) -> dict[str, Any] | None:
         if guard is not None:
             return {
                 "summary": guard["summary"],
-                "checks": len(guard["checks"]),
+                "checks": (guard["summary"] or {}).get("checks", len(guard["checks"])),
                 "config": guard["config"],
                 "from": str(folder),
             }

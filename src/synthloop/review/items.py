@@ -1,11 +1,13 @@
 """What the reviewer sees of a dataset: the items, their queue keys, and the story split into highlight segments.
 
 Items are the curated dataset's kept stories (data/) plus, for the flagged queue, the stories a filter rejected
-(excluded/), so a human can rescue a false reject. The "lowest" queue orders by a quality figure made of the
-curation scores that are present: words used minus repetition, out-of-vocabulary rate and profanity probability
-(each in 0..1), so the least faithful, most repetitive, hardest or least safe stories come first. The
-"uncertain" queue orders by the quality filter's margin (`quality.margin`: its score minus its threshold, written on
-every record it scores, kept or excluded), nearest zero first: the labels that teach the classifier most.
+(excluded/), so a human can rescue a false reject. The "lowest" queue orders by a triage score made of the
+curation scores that are present (not the quality model's score, which is "quality.*"; the store keeps it in its
+`quality` column, named before the quality model existed): words used minus repetition, out-of-vocabulary rate
+and profanity probability (each in 0..1), so the least faithful, most repetitive, hardest or least safe stories
+come first. The "uncertain" queue orders by the quality filter's margin (`quality.margin`: its score minus its
+threshold, written on every record it scores, kept or excluded), nearest zero first: the labels that teach the
+classifier most.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ PENALTIES = ("form.repeated_5gram_fraction", "vocab.oov_rate", "safety.profanity
 MARGIN = "quality.margin"
 
 
-def quality(record: Record) -> float:
+def triage_score(record: Record) -> float:
     score = record.scores.get("constraints.words_used", 1.0)
     return round(score - sum(record.scores.get(name, 0.0) for name in PENALTIES), 6)
 
@@ -69,5 +71,5 @@ def load_items(dataset: Dataset) -> tuple[dict[str, Record], list[Item]]:
             key = hashlib.sha256(f"review:{record.id}".encode()).hexdigest()
             flagged = part == "excluded" or bool(record.flags)
             margin = record.scores.get(MARGIN)
-            items.append(Item(record.id, len(items), part, key, quality(record), flagged, margin))
+            items.append(Item(record.id, len(items), part, key, triage_score(record), flagged, margin))
     return records, items

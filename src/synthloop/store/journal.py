@@ -33,7 +33,9 @@ class Journal:
             done.setdefault(record.id, record)
         return done
 
-    def append(self, records: list[Record]) -> None:
+    def append(self, records: list[Record], sync: bool = True) -> None:
+        """Append whole lines. Once written they survive the process being killed; `sync` also flushes them to the
+        disk (fsync), so they survive the machine going down (a caller may do that less often, with `sync()`)."""
         if not records:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,17 @@ class Journal:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(payload)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
+
+    def sync(self) -> None:
+        """fsync what was appended without it."""
+        if self.path.exists():
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _cut_torn_tail(self) -> None:
         """Cut a torn last line left by a killed writer, so new lines never glue onto it."""

@@ -10,8 +10,9 @@ again with a new seed (at most `max_attempts` asks), and the scores go on the re
 error) drops the story as `judge.error` with the error in meta["judge"]: a story is never passed unjudged.
 
 By default the judge reads only the stories the filters before it in curate.order kept (`judge_rejected = true`
-to read every story). Each batch is one backend.generate call (plus one per retry round for the answers that did
-not parse), and every judgement is cached on disk by (story text hash, judge model, rubric digest), by default in
+to read every story). A batch's asks stream through the engine: a server judge keeps its `concurrency` in flight,
+a batching backend reads the batch in one call, and an answer that does not parse is asked again at once. Every
+judgement is cached on disk by (story text hash, judge model, rubric digest), by default in
 the curated output folder (`judge/cache.sqlite`), so a resumed or repeated curation never asks twice. Tokens spent
 are kept in meta["judge"] and summed in stats.json.
 """
@@ -19,19 +20,21 @@ are kept in meta["judge"] and summed in stats.json.
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from synthloop import plugins
-from synthloop.backends.base import Backend
+from synthloop.backends.base import Backend, Completion, Prompt
 from synthloop.config import PluginConfig, validate_options
 from synthloop.curate.base import Filter, FilterContext, FilterOptions, Verdict
 from synthloop.curate.judging.answer import Judgement, parse_answer
 from synthloop.curate.judging.cache import JudgementCache, cache_key, text_hash
 from synthloop.curate.judging.rubric import SCORES, load_rubric
 from synthloop.curate.text import TextView
+from synthloop.execute.engine import Engine, run_sync
 from synthloop.records import Record
 
 CACHE_FILE = Path("judge") / "cache.sqlite"  # inside the curated output folder
@@ -94,52 +97,61 @@ class JudgeFilter(Filter[JudgeOptions]):
 
     def ask(self, todo: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Judge each story (key -> text) with bounded retries; key -> {"judgement": ...} or {"error": ...},
-        with the attempts and tokens it took."""
+        with the attempts and tokens it took. The asks stream through the engine (execute/engine.py): a server
+        judge keeps `concurrency` asks in flight, and an answer that does not parse is asked again at once."""
+        return run_sync(partial(self.ask_all, todo))
+
+    def prompt(self, key: str, text: str, attempt: int) -> Prompt:
+        # A new seed per attempt, the same on a rerun: (story key, attempt).
+        return self.rubric.prompt(text, key[:16], int(key[:8], 16) + 1_000_003 * attempt)
+
+    async def ask_all(self, todo: dict[str, str]) -> dict[str, dict[str, Any]]:
         spent = {key: {"attempts": 0, "tokens_in": 0, "tokens_out": 0} for key in todo}
-        problems: dict[str, str] = {}
         done: dict[str, dict[str, Any]] = {}
-        pending = list(todo)
-        for attempt in range(self.options.max_attempts):
-            if not pending:
-                break
-            # A new seed per attempt, the same on a rerun: (story key, attempt).
-            prompts = [
-                self.rubric.prompt(todo[key], key[:16], int(key[:8], 16) + 1_000_003 * attempt) for key in pending
-            ]
+        transport = self.backend.transport(max(1, len(todo)))  # a batching backend reads the batch in one call
+        async with transport:
+            engine = Engine(transport)
             try:
-                completions = self.backend.generate(prompts)
-                if len(completions) != len(prompts):
-                    raise RuntimeError(f"{len(completions)} answers for {len(prompts)} prompts")
-            except Exception as error:  # a backend that raises: every story asked gets the error, none passes
-                for key in pending:
-                    done[key] = spent[key] | {"error": f"backend {self.model!r} raised {type(error).__name__}: {error}"}
-                return done
-            still = []
-            for key, completion in zip(pending, completions, strict=True):
-                spent[key]["attempts"] += 1
-                spent[key]["tokens_in"] += completion.tokens_in
-                spent[key]["tokens_out"] += completion.tokens_out
-                if completion.finish_reason == "error":
-                    done[key] = spent[key] | {"error": f"backend failed: {completion.error}"}
-                    continue
-                judgement = parse_answer(completion.text)
-                bounded = [s for s in SCORES if self.bound(s) is not None]
-                missing = [s for s in bounded if judgement is not None and s not in judgement.scores]
-                if judgement is not None and not missing:
-                    done[key] = spent[key] | {"judgement": judgement.as_dict()}
-                    continue
-                if not completion.text.strip():
-                    problems[key] = "empty answer"
-                elif judgement is None:
-                    problems[key] = f"unparseable answer {completion.text[:300]!r}"
-                else:
-                    problems[key] = f"answer without the bounded score(s) {', '.join(missing)}"
-                still.append(key)
-            pending = still
-        for key in pending:
-            attempts = spent[key]["attempts"]
-            done[key] = spent[key] | {"error": f"{problems[key]} (after {attempts} attempt{'s' * (attempts != 1)})"}
+                for key, text in todo.items():
+                    engine.submit(self.prompt(key, text, 0), (key, 0))
+                while len(done) < len(todo):
+                    engine.launch(flush=True)
+                    for (key, attempt), completion in await engine.wait():
+                        outcome = self.read(key, completion, spent[key], attempt)
+                        if outcome is None:
+                            engine.submit(self.prompt(key, todo[key], attempt + 1), (key, attempt + 1), first=True)
+                        else:
+                            done[key] = outcome
+            except Exception as error:  # a backend that raises: every story not judged gets the error, none passes
+                for key in todo:
+                    message = f"backend {self.model!r} raised {type(error).__name__}: {error}"
+                    done.setdefault(key, spent[key] | {"error": message})
+            finally:
+                await engine.close()
         return done
+
+    def read(self, key: str, completion: Completion, spent: dict[str, Any], attempt: int) -> dict[str, Any] | None:
+        """One answer: the outcome, or None to ask again (an answer that does not parse, attempts left)."""
+        spent["attempts"] += 1
+        spent["tokens_in"] += completion.tokens_in
+        spent["tokens_out"] += completion.tokens_out
+        if completion.finish_reason == "error":
+            return spent | {"error": f"backend failed: {completion.error}"}
+        judgement = parse_answer(completion.text)
+        bounded = [s for s in SCORES if self.bound(s) is not None]
+        missing = [s for s in bounded if judgement is not None and s not in judgement.scores]
+        if judgement is not None and not missing:
+            return spent | {"judgement": judgement.as_dict()}
+        if attempt + 1 < self.options.max_attempts:
+            return None
+        if not completion.text.strip():
+            problem = "empty answer"
+        elif judgement is None:
+            problem = f"unparseable answer {completion.text[:300]!r}"
+        else:
+            problem = f"answer without the bounded score(s) {', '.join(missing)}"
+        attempts = spent["attempts"]
+        return spent | {"error": f"{problem} (after {attempts} attempt{'s' * (attempts != 1)})"}
 
     def bound(self, score: str) -> int | None:
         value: int | None = getattr(self.options, f"min_{score}")
