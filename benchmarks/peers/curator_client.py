@@ -37,100 +37,26 @@ timeout, to read x-ratelimit-* headers) before any prompt is sent; the simulator
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
-import shutil
-import socket
-import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+
+from common import Clock, Run, logger, offline_environment, parse_args, read_prompts
 
 TOOL = "curator"
 HIGH_RPM = 1_000_000_000  # "no limit": Curator's defaults would otherwise be 200 RPM / 100k TPM
 HIGH_TPM = 1_000_000_000_000
+log = logger(TOOL)
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1")
-    parser.add_argument("--prompts", required=True, type=Path, help='JSONL of {"messages": [...], "seed": int}')
-    parser.add_argument("--concurrency", required=True, type=int, help="most requests in flight at once")
-    parser.add_argument("--max-requests-per-minute", type=int, default=None, help="Curator RPM limit (default: none)")
-    parser.add_argument("--max-tokens-per-minute", type=int, default=None, help="Curator TPM limit (default: none)")
-    parser.add_argument("--max-tokens", type=int, default=320, help="max_tokens per completion")
-    parser.add_argument("--model", default="sim")
-    parser.add_argument("--api-key", default="sk-bench")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary working dir (its path goes to stderr)")
-    return parser.parse_args()
-
-
-def log(*parts: object) -> None:
-    print(f"[{TOOL}_client]", *parts, file=sys.stderr, flush=True)
-
-
-def stdout_to_stderr() -> int:
-    """Point fd 1 (and so sys.stdout and any child process) at stderr; return a duplicate of the real stdout."""
-    sys.stdout.flush()
-    real = os.dup(1)
-    os.dup2(2, 1)
-    return real
-
-
-def guard_network(allowed_host: str) -> list[str]:
-    """Refuse, at once and logged, every DNS lookup and connection except loopback and the server's host."""
-    allowed = {"127.0.0.1", "::1", "localhost", "0.0.0.0", allowed_host}
-    blocked: list[str] = []
-
-    def ok_host(host: object) -> bool:
-        if isinstance(host, bytes):
-            host = host.decode(errors="replace")
-        return host is None or str(host) in allowed or str(host).startswith("127.")
-
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not ok_host(host):
-            blocked.append(f"dns {host}")
-            log(f"blocked a DNS lookup of {host!r} (offline benchmark)")
-            raise socket.gaierror(socket.EAI_NONAME, f"blocked by the benchmark's network guard: {host}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def guarded(method):  # type: ignore[no-untyped-def]
-        def wrapper(self, address, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if self.family in (socket.AF_INET, socket.AF_INET6) and not ok_host(address[0]):
-                blocked.append(f"connect {address}")
-                log(f"blocked a connection to {address!r} (offline benchmark)")
-                raise ConnectionRefusedError(f"blocked by the benchmark's network guard: {address}")
-            return method(self, address, *args, **kwargs)
-
-        return wrapper
-
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
-    socket.socket.connect = guarded(socket.socket.connect)  # type: ignore[method-assign]
-    socket.socket.connect_ex = guarded(socket.socket.connect_ex)  # type: ignore[method-assign]
-    return blocked
-
-
-def offline_environment(home: Path) -> str:
+def curator_environment(home: Path) -> str:
     """Set the environment before the tool is imported; return which tokenizer Curator will get."""
-    os.environ["HOME"] = str(home)  # ~/.cache/curator, ~/.cache/.curator_config, HF caches: all per-run, in /tmp
+    offline_environment(home, unset=("CURATOR_VIEWER", "BESPOKE_API_KEY"))  # HOME: ~/.cache/curator, .curator_config
     os.environ["CURATOR_CACHE_DIR"] = str(home / "curator")
     os.environ["CURATOR_DISABLE_CACHE"] = "1"  # llm.py: random fingerprint, nothing read back
     os.environ["TELEMETRY_ENABLED"] = "false"  # telemetry/client.py: PosthogClient.capture returns at once
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # litellm: bundled cost map, no fetch at import
     os.environ["LITELLM_TELEMETRY"] = "False"
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    os.environ["DO_NOT_TRACK"] = "1"
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
-    for name in ("CURATOR_VIEWER", "BESPOKE_API_KEY", "OPENAI_BASE_URL", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        os.environ.pop(name, None)
-        os.environ.pop(name.lower(), None)
     # Curator builds tiktoken's cl100k_base when its OpenAI processor starts; litellm ships that file
     # (named by the SHA-1 of its URL), so tiktoken finds it in its cache dir and downloads nothing.
     import importlib.util
@@ -159,37 +85,17 @@ def stub_tiktoken() -> None:
     tiktoken.encoding_for_model = lambda model: ApproxEncoding()  # type: ignore[assignment]
 
 
-class Clock:
-    """First HTTP send, last answer, attempts and the most in flight, as seen just around each HTTP request."""
-
-    def __init__(self) -> None:
-        self.first = math.inf
-        self.last = -math.inf
-        self.sent = 0
-        self.answered = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    def start(self) -> None:
-        now = time.perf_counter()
-        self.first = min(self.first, now)
-        self.sent += 1
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-
-    def end(self, answered: bool) -> None:
-        self.in_flight -= 1
-        self.last = max(self.last, time.perf_counter())
-        self.answered += answered
-
-
 def main() -> None:
-    args = parse_args()
-    real_stdout = stdout_to_stderr()
-    work = Path(tempfile.mkdtemp(prefix="bench_curator_"))
-    blocked = guard_network(urlparse(args.base_url).hostname or "127.0.0.1")
-    tokenizer = offline_environment(work)
-    rows = [json.loads(line) for line in args.prompts.read_text().splitlines() if line.strip()]
+    args = parse_args(
+        __doc__.splitlines()[0],
+        concurrency_help="most requests in flight at once",
+        rpm_help="Curator RPM limit (default: none)",
+        tpm_help="Curator TPM limit (default: none)",
+        max_tokens_help="max_tokens per completion",
+    )
+    run = Run(TOOL, args, log)
+    tokenizer = curator_environment(run.work)
+    rows = read_prompts(args.prompts)
 
     started = time.perf_counter()
     import bespokelabs.curator as curator
@@ -201,19 +107,10 @@ def main() -> None:
     posthog.disabled = True  # belt and braces: TELEMETRY_ENABLED=false already stops every capture
 
     clock = Clock()
-    fetch_response = oai.fetch_response
-
-    async def timed_fetch_response(session, **kwargs):  # type: ignore[no-untyped-def]
-        clock.start()
-        answered = False
-        try:
-            response = await fetch_response(session, **kwargs)
-            answered = isinstance(response, dict) and "choices" in response
-            return response
-        finally:
-            clock.end(answered)
-
-    oai.fetch_response = timed_fetch_response  # call_single_request looks it up in this module at call time
+    # call_single_request looks fetch_response up in this module at call time
+    oai.fetch_response = clock.timed(
+        oai.fetch_response, lambda response: isinstance(response, dict) and "choices" in response
+    )
 
     class Prompts(curator.LLM):
         def prompt(self, input: dict) -> list[dict]:
@@ -244,42 +141,14 @@ def main() -> None:
         ]
     )
 
-    run_started = time.perf_counter()
-    try:
-        result = llm(dataset, working_dir=str(work / "run"))
-        texts = [r for r in result.dataset["response"]] if "response" in result.dataset.column_names else []
-        error = None
-    except Exception as exc:  # all failed, or a tool error: report it, count what came back
-        log(f"curator raised {exc.__class__.__name__}: {exc}")
-        texts, error = [], f"{exc.__class__.__name__}: {exc}"
-    run_s = time.perf_counter() - run_started
+    def generate() -> list[object]:
+        result = llm(dataset, working_dir=str(run.work / "run"))
+        return [r for r in result.dataset["response"]] if "response" in result.dataset.column_names else []
 
-    ok = sum(1 for text in texts if isinstance(text, str) and text.strip())
-    report = {
-        "tool": TOOL,
-        "version": curator.__version__,
-        "n": len(rows),
-        "ok": ok,
-        "failed": len(rows) - ok,
-        "wall_s": round(clock.last - clock.first, 4) if clock.sent else None,
-        "import_s": round(import_s, 4),
-        "run_s": round(run_s, 4),
-        "concurrency": args.concurrency,
-        "sent": clock.sent,
-        "client_max_in_flight": clock.max_in_flight,
-        "tokenizer": tokenizer,
-        "network_blocked": len(blocked),
-    }
-    if error:
-        report["error"] = error[:500]
-    if args.keep:
-        log(f"working dir kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.write(real_stdout, (json.dumps(report) + "\n").encode())
-    os.close(real_stdout)
+    outcome = run.generate(generate)
+    run.report(
+        version=curator.__version__, n=len(rows), outcome=outcome, clock=clock, import_s=import_s, tokenizer=tokenizer
+    )
 
 
 if __name__ == "__main__":
