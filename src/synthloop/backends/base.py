@@ -25,8 +25,8 @@ __all__ = ["Backend", "Completion", "Outcome", "Prompt", "Retry", "SamplingOptio
 
 
 class SamplingOptions(BaseModel):
-    """Sampling parameters every backend understands. Defaults suit SmolLM2-135M writing short stories:
-    without a repetition penalty (>= 1.1) most of its stories loop."""
+    """Sampling parameters every backend understands. Defaults suit SmolLM2-135M writing short stories: without a
+    repetition penalty most of its stories loop (docs/experiments/prompt-styles.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -37,7 +37,7 @@ class SamplingOptions(BaseModel):
     top_k: int = Field(40, ge=0, description="sample among the k likeliest tokens; 0: no limit")
     repeat_penalty: float = Field(1.12, ge=1.0, le=2.0, description="divides the logits of recent tokens; 1: off")
     max_tokens: int = Field(
-        320, ge=1, le=8192, description="tokens per story; a 3-5 paragraph story is ~200-300 tokens"
+        320, ge=1, le=8192, description="tokens per story (a TinyStories story: 3-5 short paragraphs)"
     )
 
     def sampling(self) -> dict[str, Any]:

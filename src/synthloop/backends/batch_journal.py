@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
 
 # prepared (journaled, not uploaded) -> uploaded (input file id known) -> a server status (validating, in_progress,
 # finalizing, completed, failed, expired, cancelling, cancelled) -> collected (outcomes saved).
@@ -60,7 +60,7 @@ class BatchJournal:
                 self.latest[custom_id] = state.key
 
     def save(self, state: BatchState) -> None:
-        atomic_write_text(self.folder / f"{state.key}.json", json.dumps(asdict(state), sort_keys=True) + "\n")
+        atomic_write_json(self.folder / f"{state.key}.json", asdict(state), indent=None)
         self._index(state)
 
     def forget(self, key: str) -> None:
@@ -76,7 +76,7 @@ class BatchJournal:
                     self.latest[custom_id] = max(holders, key=lambda s: s.round).key
 
     def save_outcomes(self, key: str, outcomes: dict[str, dict[str, Any]]) -> None:
-        atomic_write_text(self.folder / f"{key}.results.json", json.dumps(outcomes, sort_keys=True) + "\n")
+        atomic_write_json(self.folder / f"{key}.results.json", outcomes, indent=None)
 
     def outcomes(self, key: str) -> dict[str, dict[str, Any]]:
         loaded: dict[str, dict[str, Any]] = json.loads((self.folder / f"{key}.results.json").read_text("utf-8"))

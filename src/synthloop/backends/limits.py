@@ -8,14 +8,15 @@ OpenAI counts a request against its limit) and corrected from the answer's `usag
 until `x-ratelimit-reset-*`; a header that does not parse is reported once and ignored.
 
 Without a configured limit the client adapts (AIMD, as TCP does, because it needs no model of the server and is
-stable with many clients sharing one): a 429 caps the request rate at 90 % of the rate the server was seen to
-accept over the last seconds (or, before that is measurable, at half the rate it sent; only a 429 for a request
-sent after the last decrease counts, so a burst of them is one signal), and while requests wait for the cap and no
-429 comes it grows 2 % a second, doubling every 5 s (a cap that stops binding is dropped); a 503, a timeout, a
-median latency over 2.5x the best seen (twice in a row, so a
-heavy-tailed server does not trip it) halves the concurrency window, which then grows by one per window of
-successes back to `concurrency`. Rate and window are separate because a rate limit is not cured by fewer
-connections, and an overloaded server is not cured by a slower trickle of them.
+stable with many clients sharing one). A 429 caps the request rate at 90 % of the rate the server was seen to
+accept over the last seconds (or, before that is measurable, at half the rate it sent); only a 429 for a request
+booked after the last decrease counts, so a burst of them is one signal. While requests wait for the cap and no
+429 comes, it grows 2 % a second, doubling every 5 s; a cap that stops binding is dropped, and it never goes under
+half the best rate accepted, so a server that bounces a share of requests whatever the rate cannot drive it down
+without end. A 503, a timeout, or a median latency over 2.5x the best seen (twice in a row, so a heavy-tailed
+server does not trip it) halves the concurrency window, which then grows by one per window of successes back to
+`concurrency`. Rate and window are separate because a rate limit is not cured by fewer connections, and an
+overloaded server is not cured by a slower trickle of them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ GROW_RATE = 0.02  # per second without a 429, doubling every 5 s without one
 MAX_GROW_RATE = 0.5
 MIN_SUCCESSES = 5  # answers before a rate is measured
 MIN_RATE = 0.1  # requests per second: the lowest cap
+HORIZON = 1.0  # seconds ahead a request may book its turn
+FLOOR_SHARE = 0.5  # the cap never goes under this share of the best accepted rate
 LATENCY_SAMPLES = 64  # completions per latency check
 LATENCY_RISE = 2.5  # median over the best median seen: the server is queueing
 
@@ -63,9 +66,15 @@ class Bucket:
         self.rate = per_minute / 60.0  # units per second
         self.burst = 1.0  # seconds of budget that may be spent at once
 
-    def reserve(self, amount: float, now: float) -> float:
+    def wait(self, amount: float, now: float) -> float:
+        """How long a request of `amount` would wait if booked now (0 when the bucket is idle, whatever the
+        amount: one request larger than a second's budget still goes)."""
+        if self.free_at <= now:
+            return 0.0
+        return max(0.0, self.free_at + amount / self.rate - now - self.burst)
+
+    def book(self, amount: float, now: float) -> None:
         self.free_at = max(self.free_at, now) + amount / self.rate  # the time all booked units are spent
-        return max(0.0, self.free_at - now - self.burst)
 
     def refund(self, amount: float) -> None:
         self.free_at -= amount / self.rate
@@ -94,6 +103,7 @@ class Limits:
         self.successes: deque[float] = deque()  # times of recent successes (the accepted rate)
         self.started: float | None = None  # the first request
         self.sends: deque[float] = deque()  # times of recent requests (the send rate)
+        self.best_accepted = 0.0  # the highest accepted rate measured (requests/s)
         self.last_decrease = 0.0
         self.last_grow = time.monotonic()
         self.latencies: list[float] = []
@@ -105,19 +115,23 @@ class Limits:
     def window(self) -> int:
         return max(1, int(self.current))
 
-    def reserve(self, tokens: int) -> float:
-        """Book one request of about `tokens` tokens; the seconds to wait before sending it."""
+    def reserve(self, tokens: int) -> float | None:
+        """Book one request of about `tokens` tokens: the seconds to wait before sending it, or None when its turn
+        is more than HORIZON away (ask again after a while: a request never holds a place far ahead, so a changed
+        limit applies to every request not yet sent)."""
         now = time.monotonic()
         self.started = self.started or now
+        buckets = [(b, a) for b, a in ((self.requests, 1.0), (self.rate_cap, 1.0), (self.tokens, float(tokens))) if b]
+        wait = max((bucket.wait(amount, now) for bucket, amount in buckets), default=0.0)
+        if wait > HORIZON:
+            return None
+        for bucket, amount in buckets:
+            bucket.book(amount, now)
         if self.adaptive:
             self.sends.append(now)
             while self.sends[0] < now - 10.0:
                 self.sends.popleft()
-        waits = [0.0]
-        for bucket, amount in ((self.requests, 1.0), (self.rate_cap, 1.0), (self.tokens, float(tokens))):
-            if bucket is not None:
-                waits.append(bucket.reserve(amount, now))
-        return max(waits)
+        return wait
 
     def settle(self, estimated: int, used: int | None) -> None:
         """The answer's usage is known: give back (or take) the difference from the estimate."""
@@ -146,8 +160,9 @@ class Limits:
         cap = self.rate_cap
         assert cap is not None
         quiet = now - self.last_decrease
-        if cap.free_at <= now:  # nothing waits for the cap: demand is below it
-            if quiet > 30.0:
+        accepted = self.accepted_rate(now) or 0.0
+        if cap.free_at <= now or accepted < 0.8 * cap.rate:  # demand is below the cap (or not yet served at it)
+            if quiet > 30.0 and cap.free_at <= now:
                 self.rate_cap = None  # the cap no longer binds: the server's limit is elsewhere
             self.last_grow = now
             return
@@ -168,9 +183,9 @@ class Limits:
         self.best_median = min(self.best_median, median)
 
     def throttle(self, headers: Mapping[str, str], sent_at: float) -> None:
-        """A 429 for a request sent at `sent_at`: pace requests under what the server accepts. As TCP reacts once
-        per loss of a packet sent after its last decrease, a 429 for a request sent before the last decrease says
-        nothing new and changes nothing."""
+        """A 429 for a request booked at `sent_at`: pace requests under what the server accepts. As TCP reacts
+        once per loss of a packet sent after its last decrease, a 429 for a request booked before the last
+        decrease says nothing new and changes nothing."""
         now = time.monotonic()
         self.throttled += 1
         self.read_headers(headers, now)
@@ -179,6 +194,9 @@ class Limits:
         self.last_decrease = self.last_grow = now
         accepted = self.accepted_rate(now)  # what the server let through; before it is measurable, half what
         target = DECREASE_RATE * accepted if accepted else 0.5 * self.send_rate(now)  # was sent is the guess
+        # Never under half the best rate the server has accepted: a server that bounces a share of requests
+        # whatever the rate would otherwise drive the cap down without end.
+        target = max(target, FLOOR_SHARE * self.best_accepted)
         if self.rate_cap is None:
             self.rate_cap = Bucket(60.0 * max(target, MIN_RATE))
             self.rate_cap.free_at = now + self.rate_cap.burst  # paced from now on, no burst first
@@ -190,7 +208,10 @@ class Limits:
         seen (a start-up burst is not a rate)."""
         span = min(10.0, now - (self.started or now))
         count = sum(1 for t in self.successes if t >= now - span)
-        return count / span if span >= 1.0 and count >= MIN_SUCCESSES else None
+        if span < 1.0 or count < MIN_SUCCESSES:
+            return None
+        self.best_accepted = max(self.best_accepted, count / span)
+        return count / span
 
     def send_rate(self, now: float) -> float:
         """Requests booked per second over the last 10 s (at least over one second)."""

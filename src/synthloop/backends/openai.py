@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import Field
 
 from synthloop.backends.base import Backend, Completion, Outcome, Prompt, Retry, SamplingOptions, Transport
-from synthloop.backends.limits import Limits
+from synthloop.backends.limits import HORIZON, Limits
 from synthloop.errors import UserError
 from synthloop.execute.engine import run_sync, send_all
 
@@ -197,10 +197,12 @@ class ChatTransport(Transport):
 
         data = json.dumps(self.backend.request_body(prompt), ensure_ascii=False).encode("utf-8")
         estimate = len(data) // 4 + self.options.max_tokens
-        wait = self.limits.reserve(estimate)
+        while (wait := self.limits.reserve(estimate)) is None:
+            await asyncio.sleep(HORIZON)
+        booked_at = time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        started, sent_at = time.perf_counter(), time.monotonic()
+        started = time.perf_counter()
         try:
             async with self.session.post(self.urls[prompt.seed % len(self.urls)], data=data) as response:
                 raw, status, headers = await response.read(), response.status, response.headers
@@ -212,7 +214,7 @@ class ChatTransport(Transport):
         latency = time.perf_counter() - started
         if status in RETRYABLE_STATUS:
             if status == 429:
-                self.limits.throttle(headers, sent_at)
+                self.limits.throttle(headers, booked_at)
             elif status in OVERLOAD_STATUS:
                 self.limits.overload()
             return Retry(f"HTTP {status}", retry_after(headers))

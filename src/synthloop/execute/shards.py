@@ -23,7 +23,7 @@ from pathlib import Path
 
 from synthloop.execute.job import Job, Shard
 from synthloop.records import Record
-from synthloop.store.atomic import atomic_write_text
+from synthloop.store.atomic import atomic_write_json
 from synthloop.store.dataset import Dataset, read_shard, shard_name
 from synthloop.store.journal import Journal
 
@@ -69,7 +69,7 @@ def write_parts(dataset: Dataset, index: int, ordered: list[Record], job: Job) -
             dataset.write_shard(index, records, part)
         elif path.exists():
             path.unlink()  # an earlier, smaller run of this shard had records here; now none
-    atomic_write_text(marker_path(dataset, index), json.dumps({"inputs": len(ordered)}) + "\n")
+    atomic_write_json(marker_path(dataset, index), {"inputs": len(ordered)}, indent=None)
 
 
 @dataclass

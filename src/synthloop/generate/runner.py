@@ -167,21 +167,7 @@ def generate(cfg: Config) -> GenerateResult:
         if guard is not None:
             guard.observe(records)
 
-    adaptive = recipe.learns_from_shards
-    shards = prompt_shards(
-        recipe, cfg.run.n, cfg.generate.shard_size, shard_feedback(cfg, recipe, dataset) if adaptive else None
-    )
-    job = Job(
-        dataset,
-        shards,
-        step,
-        failed_or_data,
-        PARTS,
-        count,
-        make_step=partial(build_step, cfg),
-        one_shard_at_a_time=adaptive,
-        sync_every=cfg.generate.batch_size,
-    )
+    job = make_job(cfg, recipe, dataset, step, count)
     with GenerationProgress(cfg.run.n, enabled=cfg.generate.progress) as progress:
         try:
             finished = executor.run(job)
@@ -195,6 +181,30 @@ def generate(cfg: Config) -> GenerateResult:
         if guard is not None:
             result.guard = guard.finish()
     result.seconds = time.perf_counter() - started
+    save_manifest(cfg, dataset, step, result)
+    return result
+
+
+def make_job(
+    cfg: Config, recipe: Recipe, dataset: Dataset, step: GenerateStep, count: Callable[[list[Record], bool], None]
+) -> Job:
+    """The run's prompts, shard by shard (rendered lazily; after the shard before, for a recipe that learns)."""
+    adaptive = recipe.learns_from_shards
+    feedback = shard_feedback(cfg, recipe, dataset) if adaptive else None
+    return Job(
+        dataset,
+        prompt_shards(recipe, cfg.run.n, cfg.generate.shard_size, feedback),
+        step,
+        failed_or_data,
+        PARTS,
+        count,
+        make_step=partial(build_step, cfg),
+        one_shard_at_a_time=adaptive,
+        sync_every=cfg.generate.batch_size,
+    )
+
+
+def save_manifest(cfg: Config, dataset: Dataset, step: GenerateStep, result: GenerateResult) -> None:
     if step.meter is not None:
         result.spent_now_usd = step.meter.requests_cost
         dataset.manifest["cost"] = cost_summary(cfg, step.meter, result)
@@ -205,4 +215,3 @@ def generate(cfg: Config) -> GenerateResult:
         config=cfg.model_dump(mode="json"),
     )
     dataset.save_manifest()
-    return result
