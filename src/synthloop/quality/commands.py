@@ -20,6 +20,11 @@ from synthloop.errors import UserError
 def add_commands(commands: Any) -> None:
     quality = commands.add_parser("quality", help="the quality classifier: train it on labels, score any stories")
     sub = quality.add_subparsers(dest="quality_command", required=True, parser_class=type(quality))
+    add_train_command(sub)
+    add_score_command(sub)
+
+
+def add_train_command(sub: Any) -> None:
     train = sub.add_parser("train", help="fit a quality model on labelled stories; writes model.npz and card.json")
     train.add_argument(
         "--labels",
@@ -69,6 +74,9 @@ def add_commands(commands: Any) -> None:
     train.add_argument("--seed", type=seed(), default=0, help="split and corruption seed")
     train.add_argument("--out", type=Path, required=True, help="the new model folder")
     train.set_defaults(func=cmd_quality_train)
+
+
+def add_score_command(sub: Any) -> None:
     score = sub.add_parser("score", help='score stories: one {"id", "score", "keep"} line per story')
     score.add_argument(
         "--in",

@@ -162,50 +162,19 @@ def finetune(gguf: Path, train: list[Pair], held_out: list[Pair], config: TuneCo
     plan = batches(examples, config.batch_size, config.seed)
     config.out.mkdir(parents=True, exist_ok=True)
     checkpoint = config.out / "checkpoint.pt"
-    step, losses = 0, []
-    if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        for layer_name, layer in wrapped.items():
-            layer.lora_a.data.copy_(state["lora"][f"{layer_name}.a"])
-            layer.lora_b.data.copy_(state["lora"][f"{layer_name}.b"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, losses = state["step"], state["losses"]
-        log(f"resumed at step {step}")
+    step, losses = restore(checkpoint, wrapped, optimizer, log)
     started = time.perf_counter()
     model.train()
     while step < len(plan):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, len(plan), config)
-        group_examples = [examples[i] for i in plan[step]]
-        total = torch.tensor(sum(float(sum(w)) for _, _, w in group_examples))  # all story-token weights of the batch
-        size = config.micro_batch or len(group_examples)
-        loss = torch.zeros(())
-        for start in range(0, len(group_examples), size):
-            input_ids, labels, mask, weights = collate(group_examples[start : start + size], pad_id)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                part = weighted_loss(model, input_ids, labels, mask, weights, total)
-            part.backward()
-            loss = loss + part.detach()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        losses.append(round(float(loss.detach()), 4))
+        losses.append(train_step(model, [examples[i] for i in plan[step]], pad_id, parameters, optimizer, config))
         step += 1
         if step % 10 == 0 or step == len(plan):
             rate = (time.perf_counter() - started) / 60
             log(f"step {step}/{len(plan)} loss {sum(losses[-10:]) / len(losses[-10:]):.3f} ({rate:.1f} min)")
         if step % config.checkpoint_every == 0 or step == len(plan):
-            state = {
-                "lora": {
-                    f"{n}.{k}": getattr(layer, f"lora_{k}").detach() for n, layer in wrapped.items() for k in ("a", "b")
-                },
-                "optimizer": optimizer.state_dict(),
-                "step": step,
-                "losses": losses,
-            }
-            temporary = checkpoint.with_suffix(".tmp")
-            torch.save(state, temporary)
-            temporary.replace(checkpoint)
+            save_checkpoint(checkpoint, wrapped, optimizer, step, losses)
     model.eval()
     card = {
         "base_model": gguf.name,
@@ -221,3 +190,54 @@ def finetune(gguf: Path, train: list[Pair], held_out: list[Pair], config: TuneCo
     card["sha256"] = sha
     atomic_write_json(config.out / "card.json", card, sort_keys=False)
     return card
+
+
+def train_step(
+    model: Any, group: list[Example], pad_id: int, parameters: list[Any], optimizer: Any, config: TuneConfig
+) -> float:
+    """One optimiser step over a batch (in micro-batches when `config.micro_batch` is set); returns its loss."""
+    import torch
+
+    total = torch.tensor(sum(float(sum(w)) for _, _, w in group))  # all story-token weights of the batch
+    size = config.micro_batch or len(group)
+    loss = torch.zeros(())
+    for start in range(0, len(group), size):
+        input_ids, labels, mask, weights = collate(group[start : start + size], pad_id)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            part = weighted_loss(model, input_ids, labels, mask, weights, total)
+        part.backward()
+        loss = loss + part.detach()
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return round(float(loss.detach()), 4)
+
+
+def restore(checkpoint: Path, wrapped: dict[str, Any], optimizer: Any, log: Any) -> tuple[int, list[float]]:
+    """The step and losses so far, with the adapter and optimiser loaded from the checkpoint when there is one."""
+    import torch
+
+    if not checkpoint.exists():
+        return 0, []
+    state = torch.load(checkpoint, weights_only=False)
+    for layer_name, layer in wrapped.items():
+        layer.lora_a.data.copy_(state["lora"][f"{layer_name}.a"])
+        layer.lora_b.data.copy_(state["lora"][f"{layer_name}.b"])
+    optimizer.load_state_dict(state["optimizer"])
+    log(f"resumed at step {state['step']}")
+    return state["step"], state["losses"]
+
+
+def save_checkpoint(checkpoint: Path, wrapped: dict[str, Any], optimizer: Any, step: int, losses: list[float]) -> None:
+    """Adapter, optimiser, step and losses, written atomically."""
+    import torch
+
+    state = {
+        "lora": {f"{n}.{k}": getattr(layer, f"lora_{k}").detach() for n, layer in wrapped.items() for k in ("a", "b")},
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "losses": losses,
+    }
+    temporary = checkpoint.with_suffix(".tmp")
+    torch.save(state, temporary)
+    temporary.replace(checkpoint)
