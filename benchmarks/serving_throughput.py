@@ -1,7 +1,7 @@
 """Generation against an OpenAI-compatible server: synthloop next to Bespoke Curator and distilabel, on the same
 local server (tests/sim_server.py, its own process) in the same run.
 
-    .venv/bin/python benchmarks/serving_throughput.py [--scenario heavy|zero|rpm|http|all] [--million]
+    .venv/bin/python benchmarks/serving_throughput.py [--scenario heavy|zero|rpm|http|profile|all] [--million]
         [--peer-python .venv-bench/bin/python]
 
 Scenarios:
@@ -12,6 +12,9 @@ Scenarios:
   rpm    a server limited to 600 requests/minute (429 with Retry-After; median 1 s): synthloop with the limit
          configured, synthloop with none (adaptive), the same with the server's x-ratelimit headers, Curator with it.
   http   the HTTP client choice: the same request loop on aiohttp and on httpx, client CPU per request.
+  profile  `synthloop generate` under cProfile against the zero-latency server (n = 20,000, concurrency 256): its
+         own time by part of the path (HTTP, JSON, recipe parse and word check, journal and Parquet, the collapse
+         guard, imports) and the 15 functions with the most own time. Not part of "all" (cProfile slows the run).
 
 Columns: wall = the server's span from the first request to the last answer (client start-up excluded; the
 process's own wall time is beside it); bound = Little's law, the sum of the server's latencies / concurrency;
@@ -30,6 +33,7 @@ import asyncio
 import heapq
 import json
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -303,6 +307,57 @@ def http(work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+# Where a function's own time goes, by the first matching part of its file's path.
+AREAS = (
+    ("synthloop/backends/", "request build, rate limits (backends/)"),
+    ("synthloop/execute/", "engine, shard journals (execute/)"),
+    ("synthloop/generate/", "generate step: parse, word check, cost (generate/)"),
+    ("synthloop/recipes/", "recipe render and parse (recipes/)"),
+    ("synthloop/vocab/", "word forms (vocab/)"),
+    ("synthloop/metrics/", "collapse guard (metrics/)"),
+    ("synthloop/guard", "collapse guard (metrics/)"),
+    ("synthloop/store/", "Parquet and journal writes (store/)"),
+    ("synthloop/", "synthloop, other"),
+    ("aiohttp/", "HTTP (aiohttp, yarl, multidict)"),
+    ("yarl/", "HTTP (aiohttp, yarl, multidict)"),
+    ("multidict/", "HTTP (aiohttp, yarl, multidict)"),
+    ("json/", "JSON"),
+    ("~", "builtins (JSON encode/decode, socket calls, ...)"),
+    ("asyncio/", "event loop (asyncio, selectors)"),
+    ("selectors", "event loop (asyncio, selectors)"),
+    ("pyarrow/", "Parquet (pyarrow)"),
+    ("<frozen importlib", "imports"),
+)
+
+
+def profile(work: Path) -> list[dict[str, Any]]:
+    """synthloop generate under cProfile: own time by area of the path, then the top functions."""
+    n, concurrency = 20000, 256
+    with Server("--median", "0") as server:
+        config = synthloop_config(work, server.url, n, concurrency, {}, None)
+        server.call("/reset", "POST")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT / "src"))
+        output = work / "generate.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "synthloop.cli", "generate"]
+        measured([*command, "--config", str(config), "--json"], env, config.with_suffix(".log"))
+    stats = pstats.Stats(str(output)).stats  # type: ignore[attr-defined]
+    areas: dict[str, float] = {}
+    functions = []
+    for (filename, line, name), (_, _, own, _, _) in stats.items():
+        area = next((label for prefix, label in AREAS if prefix in filename), "other")
+        areas[area] = areas.get(area, 0.0) + own
+        functions.append((own, f"{filename.split('site-packages/')[-1].split('src/')[-1]}:{line}({name})"))
+    total = sum(areas.values())
+    rows = [
+        {"part": area, "own ms/request": round(1000 * own / n, 3), "share": f"{100 * own / total:.1f} %"}
+        for area, own in sorted(areas.items(), key=lambda item: -item[1])
+    ]
+    rows.append({"part": "all (under cProfile)", "own ms/request": round(1000 * total / n, 3), "share": "100 %"})
+    for own, where in sorted(functions, reverse=True)[:15]:
+        rows.append({"part": f"top: {where}", "own ms/request": round(1000 * own / n, 3), "share": ""})
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     keys = list(rows[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
@@ -312,7 +367,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", choices=("heavy", "zero", "rpm", "http", "all"), default="all")
+    parser.add_argument("--scenario", choices=("heavy", "zero", "rpm", "http", "profile", "all"), default="all")
     parser.add_argument("--million", action="store_true", help="zero: also synthloop at n = 1,000,000")
     parser.add_argument(
         "--peer-python",
@@ -328,11 +383,13 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="serving-") as folder:
         work = Path(folder)
-        for scenario in ("http", "zero", "heavy", "rpm"):
-            if args.scenario not in (scenario, "all"):
+        for scenario in ("http", "zero", "heavy", "rpm", "profile"):
+            if args.scenario not in (scenario, "all") or (scenario == "profile" and args.scenario == "all"):
                 continue
             if scenario == "http":
                 results[scenario] = http(work)
+            elif scenario == "profile":
+                results[scenario] = profile(work)
             else:
                 runs = {
                     "zero": lambda: zero(work, peers, python, args.million),
