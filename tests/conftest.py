@@ -55,6 +55,20 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     )
 
 
+def refused_everywhere(root: Path, tmp_path: Path, *fragments: str) -> None:
+    """curate, report, tokenizer and train each print one line holding `fragments`, exit 2 and write nothing."""
+    for argv in (
+        ["curate", "--in", str(root), "--out", str(tmp_path / "curated"), "--set", "curate.order=['form']"],
+        ["report", "--in", str(root), "--out", str(tmp_path / "report")],
+        ["tokenizer", "--in", str(root), "--out", str(tmp_path / "t.json")],
+        ["train", "--in", str(root), "--out", str(tmp_path / "run")],
+    ):
+        result = run_cli(*argv)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, (argv, result.stderr)
+        assert "Traceback" not in result.stderr and all(f in result.stderr for f in fragments), result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [root.name]  # no output was created
+
+
 def snapshot(folder: Path) -> dict[Path, bytes]:
     """Every file under a folder with its bytes: to check that a refused command damaged nothing."""
     return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}

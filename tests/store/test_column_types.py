@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_cli
+from conftest import refused_everywhere
 from synthloop.errors import UserError
 from synthloop.records import Record, to_table
 from synthloop.store.dataset import Dataset
@@ -31,20 +31,6 @@ def dataset_with(root: Path, table: pa.Table | bytes) -> Path:
     else:
         pq.write_table(table, shard)
     return root
-
-
-def refused_everywhere(root: Path, tmp_path: Path, *fragments: str) -> None:
-    """curate, report, tokenizer and train each print one line holding `fragments`, exit 2 and write nothing."""
-    for argv in (
-        ["curate", "--in", str(root), "--out", str(tmp_path / "curated"), "--set", "curate.order=['form']"],
-        ["report", "--in", str(root), "--out", str(tmp_path / "report")],
-        ["tokenizer", "--in", str(root), "--out", str(tmp_path / "t.json")],
-        ["train", "--in", str(root), "--out", str(tmp_path / "run")],
-    ):
-        result = run_cli(*argv)
-        assert result.returncode == 2 and result.stderr.count("\n") == 1, (argv, result.stderr)
-        assert "Traceback" not in result.stderr and all(f in result.stderr for f in fragments), result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == [root.name]  # no output was created
 
 
 def test_an_int64_text_column_is_refused_before_anything_is_written(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_cli
+from conftest import refused_everywhere, run_cli
 from synthloop.errors import UserError
 from synthloop.records import NULL_TEXT, SCHEMA, Record
 from synthloop.store.dataset import Dataset, read_shard
@@ -99,16 +99,7 @@ def test_a_record_without_an_id_is_one_line_before_any_output(tmp_path: Path, id
     root = foreign_dataset(tmp_path / "ds", id_=id_)
     with pytest.raises(UserError, match=r"part-00000.parquet: row 3: id is"):
         list(Dataset.open(root).iter_records())
-    for argv in (
-        ["curate", "--in", str(root), "--out", str(tmp_path / "curated"), "--set", "curate.order=['form']"],
-        ["report", "--in", str(root), "--out", str(tmp_path / "report")],
-        ["tokenizer", "--in", str(root), "--out", str(tmp_path / "t.json")],
-        ["train", "--in", str(root), "--out", str(tmp_path / "run")],
-    ):
-        result = run_cli(*argv)
-        assert result.returncode == 2 and result.stderr.count("\n") == 1, (argv, result.stderr)
-        assert "row 3: id is" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]  # no output folder was created
+    refused_everywhere(root, tmp_path, "row 3: id is")
     from synthloop.review.app import create_app
 
     with pytest.raises(UserError, match="row 3: id is"):

@@ -224,8 +224,9 @@ class Limits:
         if self.adaptive:
             self.shrink(time.monotonic())
 
-    def shrink(self, now: float, force: bool = False) -> None:
-        if force or now - self.last_decrease >= 1.0:
+    def shrink(self, now: float) -> None:
+        """Halve the window, at most once a second."""
+        if now - self.last_decrease >= 1.0:
             self.current = max(1.0, self.current / 2)
             self.last_decrease = now
 

@@ -39,7 +39,7 @@ def normalize(text: str) -> str:
 
 
 def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return list(zip(*(tokens[i:] for i in range(n)), strict=False))  # the tuples are built in C
 
 
 def repeated_ngram_fraction(words: list[str], n: int) -> float:

@@ -26,7 +26,7 @@ from synthloop.errors import UserError
 from synthloop.execute.engine import run_sync
 from synthloop.execute.job import Executor, Job, Shard
 from synthloop.execute.local import LocalExecutor, run_job
-from synthloop.execute.shards import marker_path, read_parts, shard_done
+from synthloop.execute.shards import ShardBook, marker_path, read_parts
 from synthloop.execute.step import Step
 from synthloop.records import Record
 from synthloop.store.dataset import Dataset, read_shard, shard_name
@@ -137,14 +137,14 @@ class RayExecutor(Executor):
     def run(self, job: Job) -> list[int]:
         if job.one_shard_at_a_time:
             raise UserError("this recipe learns shard by shard; use execute.executor = 'local'")
-        dataset = job.dataset
-        todo, finished = [], []
+        dataset, book = job.dataset, ShardBook(job)
+        todo = []
         for shard in job.shards:
-            if job.redo is None and shard_done(dataset, shard):
-                job.on_records(read_parts(dataset, shard.index, job.parts), True)
-                finished.append(shard.index)
-            else:
+            if not book.skip_if_done(shard):
                 todo.append(shard)
+            if book.stop is not None:  # what on_records raised for a finished shard (e.g. the guard's stop)
+                raise book.stop
+        finished = book.finished
         if job.split is None:
             if job.make_step is None:
                 raise RuntimeError("a job for the Ray executor needs make_step (the step is built on each actor)")
@@ -168,8 +168,11 @@ class RayExecutor(Executor):
         assert job.split is not None
         make_first, second = job.split
         dataset, folder = job.dataset, job.dataset.part_dir(INTERMEDIATE)
-        waiting = [s for s in shards if not (folder / shard_name(s.index)).exists()]
-        waiting = [s for s in waiting if not marker_path(dataset, s.index).exists()]
+        waiting = [
+            s
+            for s in shards
+            if not (folder / shard_name(s.index)).exists() and not marker_path(dataset, s.index).exists()
+        ]
         self.map_blocks(waiting, partial(first_stage_runner, str(dataset.root), make_first), lambda index: None)
         staged = []
         for shard in shards:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from synthloop.curate.text import ngrams
 from synthloop.metrics.diversity import distinct_n
 from synthloop.vocab.inflection import word_tokens
 
@@ -77,14 +78,14 @@ class WindowCounts:
     def add(self, tokens: list[str]) -> None:
         self.texts += 1
         for n, counter in enumerate(self.grams, start=1):
-            grams = list(zip(*(tokens[i:] for i in range(n)), strict=False))
+            grams = ngrams(tokens, n)
             self.totals[n - 1] += len(grams)
             counter.update(grams)  # counted in C
 
     def remove(self, tokens: list[str]) -> None:
         self.texts -= 1
         for n, counter in enumerate(self.grams, start=1):
-            grams = list(zip(*(tokens[i:] for i in range(n)), strict=False))
+            grams = ngrams(tokens, n)
             self.totals[n - 1] -= len(grams)
             for gram in grams:
                 left = counter[gram] - 1
